@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The gofer's seccomp allowlist, installed as the last step before serving.
+ * Anything else kills the process (SCMP_ACT_KILL_PROCESS): a compromised
+ * gofer cannot exec, fork, ptrace, mount, connect or map executable memory,
+ * and on a read-only root cannot even ask to open for writing.
+ *
+ * No locks, no state.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+
+#include "cvisor/util.h"
+#include "gofer_impl.h"
+
+static inline void seccomp_releasep(scmp_filter_ctx *ctx)
+{
+	if (*ctx)
+		seccomp_release(*ctx);
+}
+#define _cleanup_seccomp_ _cleanup_(seccomp_releasep)
+
+int gofer_filter_install(bool readonly)
+{
+	static const int plain[] = {
+		/* the request loop */
+		SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg),
+		SCMP_SYS(sendto), SCMP_SYS(poll), SCMP_SYS(ppoll),
+		/* handle operations */
+		SCMP_SYS(close), SCMP_SYS(newfstatat), SCMP_SYS(fstat),
+		SCMP_SYS(statx), SCMP_SYS(fstatfs), SCMP_SYS(readlinkat),
+		SCMP_SYS(lseek), SCMP_SYS(getdents64),
+		/* libc: memory, locks, exit */
+		SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap),
+		SCMP_SYS(madvise), SCMP_SYS(futex), SCMP_SYS(rt_sigreturn),
+		SCMP_SYS(restart_syscall), SCMP_SYS(exit), SCMP_SYS(exit_group),
+		/* sanitizer runtimes tear down their signal stack at exit */
+		SCMP_SYS(sigaltstack),
+	};
+	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
+	int r;
+
+	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	if (!ctx)
+		return -ENOMEM;
+	for (size_t i = 0; i < ARRAY_SIZE(plain); i++) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i], 0);
+		if (r < 0)
+			return r;
+	}
+	/* mmap and mprotect, never executable. */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+			     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (r < 0)
+		return r;
+	/* openat: walks (O_PATH) and reopens. Never O_CREAT or O_TMPFILE;
+	 * on a read-only root, no write access either. */
+	{
+		/* glibc's __O_TMPFILE includes O_DIRECTORY: use the bare
+		 * kernel bit, or directory reopens would be refused. */
+		uint64_t deny = O_CREAT | 020000000;
+
+		if (readonly)
+			deny |= O_WRONLY | O_RDWR | O_TRUNC | O_APPEND;
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, deny, 0));
+		if (r < 0)
+			return r;
+	}
+	return seccomp_load(ctx);
+}

@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The gofer's request loop: one request datagram in, one reply out, over
+ * the protocol in cvisor/gofer_proto.h.
+ *
+ * Trust: the peer (the sentry) may be compromised, so every field of every
+ * request is checked (length, op, handle, name) and a bad request gets an
+ * error reply; nothing a request contains can crash the gofer or name a file
+ * outside the root. Handles are O_PATH|O_NOFOLLOW fds obtained one component
+ * at a time from the root, never by walking a path; symlinks are never
+ * followed (the sentry resolves them itself with READLINK).
+ *
+ * The process is single threaded: no locks. The server owns every handle
+ * fd and closes them all when the peer hangs up.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "cvisor/gofer.h"
+#include "cvisor/util.h"
+#include "gofer_impl.h"
+
+#define REQ_HDR offsetof(struct gofer_req, name)
+#define REPLY_HDR offsetof(struct gofer_reply, data)
+#define DATA_MAX (GOFER_MSG_MAX - REPLY_HDR)
+#define DIRENT_HDR offsetof(struct gofer_dirent, name)
+#define MAX_HANDLES (1u << 20)
+
+struct server {
+	int sock;
+	int procfd;
+	bool readonly;
+	int *fds;
+	uint32_t nfds;
+	uint32_t hint;	/* no free slot below this */
+	union {
+		struct gofer_req req;
+		char raw[GOFER_MSG_MAX];
+	} *in;
+	union {
+		struct gofer_reply rep;
+		char raw[GOFER_MSG_MAX];
+	} *out;
+	char *dents;	/* getdents64 buffer, DATA_MAX bytes */
+};
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	uint16_t d_reclen;
+	uint8_t d_type;
+	char d_name[];
+};
+
+static int handle_fd(struct server *s, uint32_t h)
+{
+	if (h >= s->nfds || s->fds[h] < 0)
+		return -EBADF;
+	return s->fds[h];
+}
+
+static int handle_new(struct server *s, int fd, uint32_t *out)
+{
+	uint32_t h;
+
+	for (h = s->hint; h < s->nfds && s->fds[h] >= 0; h++)
+		;
+	if (h == s->nfds) {
+		uint32_t n = s->nfds ? s->nfds * 2 : 256;
+		int *nf;
+
+		if (s->nfds >= MAX_HANDLES)
+			return -EMFILE;
+		nf = realloc(s->fds, n * sizeof(*nf));
+		if (!nf)
+			return -ENOMEM;
+		for (uint32_t i = s->nfds; i < n; i++)
+			nf[i] = -1;
+		s->fds = nf;
+		s->nfds = n;
+	}
+	s->fds[h] = fd;
+	s->hint = h + 1;
+	*out = h;
+	return 0;
+}
+
+static void fill_stat(struct gofer_stat *g, const struct stat *st)
+{
+	memset(g, 0, sizeof(*g));
+	g->dev = st->st_dev;
+	g->ino = st->st_ino;
+	g->nlink = st->st_nlink;
+	g->mode = st->st_mode;
+	g->uid = st->st_uid;
+	g->gid = st->st_gid;
+	g->rdev = st->st_rdev;
+	g->size = st->st_size;
+	g->blksize = st->st_blksize;
+	g->blocks = st->st_blocks;
+	g->atime_sec = st->st_atim.tv_sec;
+	g->atime_nsec = st->st_atim.tv_nsec;
+	g->mtime_sec = st->st_mtim.tv_sec;
+	g->mtime_nsec = st->st_mtim.tv_nsec;
+	g->ctime_sec = st->st_ctim.tv_sec;
+	g->ctime_nsec = st->st_ctim.tv_nsec;
+}
+
+static int stat_fd(int fd, struct stat *st)
+{
+	return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0
+		       ? -errno
+		       : 0;
+}
+
+/* One component, never "", ".", "..", or anything with '/' or NUL. */
+static int check_name(const char *name, size_t len)
+{
+	if (len == 0)
+		return -EINVAL;
+	if (len > GOFER_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (memchr(name, '/', len) || memchr(name, '\0', len))
+		return -EINVAL;
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return -EINVAL;
+	return 0;
+}
+
+static int do_walk(struct server *s, int fd, const char *name, size_t len)
+{
+	char buf[GOFER_NAME_MAX + 1];
+	struct stat st;
+	uint32_t h;
+	int nfd, r;
+
+	r = check_name(name, len);
+	if (r < 0)
+		return r;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	/* O_PATH|O_NOFOLLOW: a symlink becomes a handle on the link itself;
+	 * openat() of a single checked component cannot leave fd's dir. */
+	nfd = openat(fd, buf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (nfd < 0)
+		return -errno;
+	r = stat_fd(nfd, &st);
+	if (r == 0)
+		r = handle_new(s, nfd, &h);
+	if (r < 0) {
+		close(nfd);
+		return r;
+	}
+	s->out->rep.handle = h;
+	fill_stat(&s->out->rep.st, &st);
+	return 0;
+}
+
+/* Reopen handle fd with real flags through /proc/self/fd: the magic link
+ * names exactly the handle's file, no path walk is involved. (This is why
+ * O_NOFOLLOW cannot be added here: it would refuse the magic link itself;
+ * the handle was checked not to be a symlink instead.) */
+static int reopen(struct server *s, int fd, int flags)
+{
+	char name[16];
+	int nfd;
+
+	snprintf(name, sizeof(name), "%d", fd);
+	nfd = openat(s->procfd, name, flags | O_CLOEXEC | O_NOCTTY);
+	return nfd < 0 ? -errno : nfd;
+}
+
+static int do_open(struct server *s, int fd, uint64_t flags, int *outfd)
+{
+	const uint64_t allowed = O_ACCMODE | O_APPEND | O_TRUNC | O_DIRECTORY;
+	struct stat st, st2;
+	int r, nfd;
+
+	if (flags & ~allowed || (flags & O_ACCMODE) == O_ACCMODE)
+		return -EINVAL;
+	if (s->readonly && ((flags & O_ACCMODE) != O_RDONLY ||
+			    (flags & (O_TRUNC | O_APPEND))))
+		return -EROFS;
+	r = stat_fd(fd, &st);
+	if (r < 0)
+		return r;
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
+	/* Only files and directories: opening a fifo would block the gofer,
+	 * a device would hand out host hardware. */
+	if (S_ISDIR(st.st_mode)) {
+		if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+			return -EISDIR;
+		flags |= O_DIRECTORY;
+	} else if (!S_ISREG(st.st_mode)) {
+		return -ENXIO;
+	} else if (flags & O_DIRECTORY) {
+		return -ENOTDIR;
+	}
+	nfd = reopen(s, fd, (int)flags);
+	if (nfd < 0)
+		return nfd;
+	/* Belt and braces: the reopened fd is the handle's inode. */
+	if (fstat(nfd, &st2) < 0 || st2.st_dev != st.st_dev ||
+	    st2.st_ino != st.st_ino) {
+		close(nfd);
+		return -EIO;
+	}
+	*outfd = nfd;
+	return 0;
+}
+
+static int do_readdir(struct server *s, int fd, uint64_t cookie)
+{
+	struct gofer_reply *rep = &s->out->rep;
+	size_t used = 0;
+	int dfd, r = 0;
+
+	if (cookie > INT64_MAX)
+		return -EINVAL;
+	dfd = reopen(s, fd, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		return dfd;
+	if (lseek(dfd, (off_t)cookie, SEEK_SET) < 0) {
+		r = -errno;
+		goto out;
+	}
+	rep->next = 0;
+	/* Records shrink in conversion (12-byte header vs 19), so a batch
+	 * read into a DATA_MAX buffer always fits the reply. Loop while a
+	 * batch held only "." and "..", so progress means data. */
+	while (used == 0) {
+		long n = getdents64(dfd, s->dents, DATA_MAX);
+		long pos = 0;
+
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0) {
+			rep->next = 0;
+			break;
+		}
+		while (pos < n) {
+			struct linux_dirent64 *d = (void *)(s->dents + pos);
+			size_t len = strlen(d->d_name);
+			struct gofer_dirent g;
+
+			pos += d->d_reclen;
+			rep->next = (uint64_t)d->d_off;
+			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+				continue;
+			if (len > GOFER_NAME_MAX)
+				continue;
+			g.ino = d->d_ino;
+			g.type = d->d_type;
+			g.namelen = (uint8_t)len;
+			g.reclen = (uint16_t)((DIRENT_HDR + len + 7) & ~7UL);
+			if (used + g.reclen > DATA_MAX) {
+				r = -EIO; /* cannot happen, see above */
+				goto out;
+			}
+			memset(rep->data + used, 0, g.reclen);
+			memcpy(rep->data + used, &g, DIRENT_HDR);
+			memcpy(rep->data + used + DIRENT_HDR, d->d_name, len);
+			used += g.reclen;
+		}
+	}
+	rep->datalen = (uint32_t)used;
+out:
+	close(dfd);
+	return r;
+}
+
+static int do_readlink(struct server *s, int fd)
+{
+	ssize_t n = readlinkat(fd, "", s->out->rep.data, DATA_MAX);
+
+	if (n < 0)
+		return -errno;
+	s->out->rep.datalen = (uint32_t)n;
+	return 0;
+}
+
+static int do_statfs(struct server *s, int fd)
+{
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs) < 0)
+		return -errno;
+	memcpy(s->out->rep.data, &sfs, sizeof(sfs));
+	s->out->rep.datalen = sizeof(sfs);
+	return 0;
+}
+
+/* Decode and run one request of len bytes; fills s->out, maybe *outfd. */
+static int dispatch(struct server *s, size_t len, int *outfd)
+{
+	const struct gofer_req *req = &s->in->req;
+	struct stat st;
+	int fd, r;
+
+	if (len < REQ_HDR)
+		return -EINVAL;
+	if (req->namelen != len - REQ_HDR)
+		return -EINVAL;
+	if (req->namelen && req->op != GOFER_OP_WALK)
+		return -EINVAL;
+	fd = handle_fd(s, req->handle);
+
+	switch ((enum gofer_op)req->op) {
+	case GOFER_OP_WALK:
+		/* One checked component by openat(O_PATH|O_NOFOLLOW). */
+		return fd < 0 ? fd : do_walk(s, fd, req->name, req->namelen);
+	case GOFER_OP_STAT:
+		/* fstatat(AT_EMPTY_PATH) on a held handle: no path. */
+		if (fd < 0)
+			return fd;
+		r = stat_fd(fd, &st);
+		if (r == 0)
+			fill_stat(&s->out->rep.st, &st);
+		return r;
+	case GOFER_OP_OPEN:
+		/* Flags allowlisted, EROFS on a read-only root, regular
+		 * files and directories only, reopened via its own fd. */
+		return fd < 0 ? fd : do_open(s, fd, req->arg, outfd);
+	case GOFER_OP_READDIR:
+		/* Reads names of a held directory; output bounded. */
+		return fd < 0 ? fd : do_readdir(s, fd, req->arg);
+	case GOFER_OP_READLINK:
+		/* readlinkat(fd, ""): returns the text, follows nothing. */
+		return fd < 0 ? fd : do_readlink(s, fd);
+	case GOFER_OP_CLOSE:
+		/* Drops a handle; the root (handle 0) stays. */
+		if (fd < 0)
+			return fd;
+		if (req->handle == GOFER_ROOT_HANDLE)
+			return -EINVAL;
+		close(fd);
+		s->fds[req->handle] = -1;
+		if (req->handle < s->hint)
+			s->hint = req->handle;
+		return 0;
+	case GOFER_OP_STATFS:
+		/* fstatfs() on a held handle. */
+		return fd < 0 ? fd : do_statfs(s, fd);
+	}
+	return -EINVAL; /* unknown op */
+}
+
+static int send_reply(struct server *s, int fd)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cmsg;
+	struct iovec iov = { s->out, REPLY_HDR + s->out->rep.datalen };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(&cmsg, 0, sizeof(cmsg));
+		msg.msg_control = &cmsg;
+		msg.msg_controllen = sizeof(cmsg);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	do
+		n = sendmsg(s->sock, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : 0;
+}
+
+/* recv() returns 0 both for an empty datagram and for a hang-up. */
+static bool peer_gone(int sock)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
+}
+
+int gofer_serve_fds(int sock, int rootfd, int procfd, bool readonly)
+{
+	struct server s = {
+		.sock = sock, .procfd = procfd, .readonly = readonly,
+	};
+	uint32_t h;
+	int r;
+
+	s.in = malloc(sizeof(*s.in));
+	s.out = malloc(sizeof(*s.out));
+	s.dents = malloc(DATA_MAX);
+	r = (s.in && s.out && s.dents) ? handle_new(&s, rootfd, &h) : -ENOMEM;
+	if (r < 0) {
+		close(rootfd);
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = recv(sock, s.in, sizeof(*s.in), MSG_TRUNC);
+		int fd = -1;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0 && peer_gone(sock))
+			break;
+		memset(&s.out->rep, 0, REPLY_HDR);
+		if ((size_t)n > sizeof(*s.in))
+			r = -EMSGSIZE;
+		else
+			r = dispatch(&s, (size_t)n, &fd);
+		s.out->rep.err = r;
+		if (r < 0)
+			s.out->rep.datalen = 0;
+		r = send_reply(&s, fd);
+		if (fd >= 0)
+			close(fd);
+		if (r == -EPIPE || r == -ECONNRESET) {
+			r = 0;
+			break;
+		}
+	}
+out:
+	for (uint32_t i = 0; i < s.nfds; i++)
+		if (s.fds[i] >= 0)
+			close(s.fds[i]);
+	free(s.fds);
+	free(s.in);
+	free(s.out);
+	free(s.dents);
+	close(procfd);
+	close(sock);
+	return r;
+}
+
+int gofer_serve(int sock, int rootfd)
+{
+	/* Without gofer_spawn()'s setup the host /proc is still visible.
+	 * This entry point only serves read-only roots. */
+	int procfd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (procfd < 0) {
+		int r = -errno;
+
+		close(rootfd);
+		close(sock);
+		return r;
+	}
+	return gofer_serve_fds(sock, rootfd, procfd, true);
+}

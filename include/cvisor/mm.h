@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Workload memory.
+ *
+ * The memory file (struct memfile) is one memfd per sandbox. It holds every
+ * page of workload memory; the sentry maps all of it once (memfile_ptr) and so
+ * reads and writes workload memory directly. Frames (4 KiB units of the file)
+ * are reference counted so fork() can share them copy-on-write.
+ *
+ * An address space (struct mm) owns the VMAs and a sentry-side page table
+ * (virtual page -> frame, with permission bits). The platform address space is
+ * kept in step with it through platform_ops.as_map/as_unmap/as_protect; the
+ * platform never maps anything mm did not ask for. Pages are populated on
+ * demand (mm_fault) both for workload faults and for sentry copies.
+ *
+ * Locking: struct mm has one mutex (mm->lock) taken by every function here;
+ * memfile has its own allocator lock, taken inside mm->lock, never the other
+ * way round. References: an mm holds a reference on each file it maps.
+ */
+#ifndef CVISOR_MM_H
+#define CVISOR_MM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "cvisor/platform.h"
+
+struct file;
+struct memfile;
+struct mm;
+
+int memfile_new(uint64_t max_bytes, struct memfile **out);
+void memfile_destroy(struct memfile *mf);
+int memfile_fd(const struct memfile *mf);
+/* Sentry pointer to byte `off` of the memory file. */
+void *memfile_ptr(const struct memfile *mf, uint64_t off);
+/* Allocate one zeroed frame; returns its file offset or -ENOMEM. */
+int64_t memfile_alloc(struct memfile *mf);
+void memfile_frame_get(struct memfile *mf, uint64_t off);
+void memfile_frame_put(struct memfile *mf, uint64_t off);
+/* Bytes of the memory file currently allocated (for RSS reporting). */
+uint64_t memfile_used(const struct memfile *mf);
+/* Reference count of an allocated frame (0 if free). */
+uint32_t memfile_frame_refs(struct memfile *mf, uint64_t off);
+/* Return every freed frame to the host now (FALLOC_FL_PUNCH_HOLE). */
+void memfile_trim(struct memfile *mf);
+
+/* Create an empty address space backed by a new platform address space. */
+int mm_new(struct memfile *mf, struct platform *p, struct mm **out);
+void mm_destroy(struct mm *mm);
+struct platform_as *mm_platform_as(struct mm *mm);
+
+/* mmap(2) semantics (prot/flags as Linux; file may be NULL for anonymous).
+ * Returns the address or -errno. Private file mappings are copied from the
+ * file on demand (the file is read with vfs_pread). */
+int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		int flags, struct file *file, uint64_t off);
+/* The same with the protections mprotect may later grant (Linux's VM_MAY*):
+ * a MAP_SHARED mapping of a file opened read-only has maxprot without
+ * PROT_WRITE, so mprotect(PROT_WRITE) gives EACCES. mm_mmap() passes RWX. */
+int64_t mm_mmap_file(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		     int flags, struct file *file, uint64_t off, int maxprot);
+int mm_munmap(struct mm *mm, uint64_t addr, uint64_t len);
+int mm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, int prot);
+int64_t mm_mremap(struct mm *mm, uint64_t old_addr, uint64_t old_len,
+		  uint64_t new_len, int flags, uint64_t new_addr);
+int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice);
+/* brk(2): returns the new (or unchanged) break. */
+uint64_t mm_brk(struct mm *mm, uint64_t brk);
+/* Set the initial break (just past the loaded image). */
+void mm_set_brk_start(struct mm *mm, uint64_t start);
+
+/* Handle a workload fault at addr. access is PROT_* or 0 when unknown.
+ * 0: resolved (resume the workload), -EFAULT: deliver SIGSEGV (also used
+ * when memory or the file read runs out, where Linux would OOM-kill or raise
+ * SIGBUS). Maps the page and up to 15 neighbours of its 64 KiB block in the
+ * same VMA into the platform (fault-around). */
+int mm_fault(struct mm *mm, uint64_t addr, int access);
+
+/* Copies between sentry memory and workload memory. They check VMAs and
+ * permissions (as the workload would see them) and fault pages in.
+ * Return 0 or -EFAULT. */
+int mm_copy_in(struct mm *mm, void *dst, uint64_t src, size_t len);
+int mm_copy_out(struct mm *mm, uint64_t dst, const void *src, size_t len);
+/* Copy a NUL-terminated string of at most max bytes including the NUL.
+ * Returns its length, -EFAULT, or -ENAMETOOLONG if no NUL within max. */
+ssize_t mm_strncpy_in(struct mm *mm, char *dst, uint64_t src, size_t max);
+/* Zero workload memory. */
+int mm_zero(struct mm *mm, uint64_t dst, size_t len);
+/* Translate [addr, addr+len) into sentry iovecs (faulting pages in) for
+ * direct host I/O. write=true means the workload memory will be written
+ * (read(2) into it). Returns the number of iovecs used (<= max; the range
+ * may be cut short, the caller loops), or -EFAULT if the first byte is bad. */
+int mm_iovecs(struct mm *mm, uint64_t addr, size_t len, bool write,
+	      struct iovec *iov, int max);
+
+/* Layout: user_max is the platform's limit (page aligned); the initial
+ * stack ends at mm_stack_top and mmap places mappings top-down from
+ * mm_mmap_base, a gap below it (like Linux's mmap_base). */
+uint64_t mm_user_max(struct mm *mm);
+uint64_t mm_stack_top(struct mm *mm);
+uint64_t mm_mmap_base(struct mm *mm);
+/* Record the initial stack pointer ("[stack]" in maps). */
+void mm_set_start_stack(struct mm *mm, uint64_t sp);
+bool mm_is_empty(struct mm *mm);
+/* Resident bytes (pages present in this address space). */
+uint64_t mm_resident(struct mm *mm);
+
+/* Describe the mappings like /proc/self/maps (for debug and procfs). */
+int mm_dump_maps(struct mm *mm, char *buf, size_t size);
+
+#endif

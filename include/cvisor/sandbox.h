@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One sandbox from the CLI's point of view (sentry/sandbox.c): gofer +
+ * kernel + init task. The OCI commands (create/start/...) build on this.
+ */
+#ifndef CVISOR_SANDBOX_H
+#define CVISOR_SANDBOX_H
+
+#include <stdbool.h>
+
+struct sandbox_config {
+	const char *platform;	/* "systrap" (default), "ptrace", "kvm" */
+	const char *rootfs;	/* host directory served read-only as / */
+	const char *cwd;	/* inside the sandbox; NULL = "/" */
+	char *const *argv;	/* argv[0] is the command */
+	char *const *envp;
+};
+
+/* Run argv in a fresh sandbox, wait for it, and return the exit code a shell
+ * would report (status, or 128+signal). Returns -errno if the sandbox could
+ * not be set up (after printing why). */
+int sandbox_run(const struct sandbox_config *cfg);
+
+#endif

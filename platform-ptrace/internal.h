@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared between the two ptrace-family platforms (systrap, ptrace) and the
+ * stub assembly (stub.S includes this file with __ASSEMBLER__ defined, so
+ * only plain #defines live outside the C block).
+ *
+ * Address layout of every stub process (x86-64, 4-level paging, the top of
+ * user space is 0x7ffffffff000):
+ *
+ *   [0, STUB_BASE)                  the workload's (user_max())
+ *   [STUB_CODE, +STUB_CODE_MAX)     stub code, r-x, a copy of stub.S
+ *   [SYSMSG_BASE, +SYSMSG_MAP_SIZE) systrap only: a second memfd shared
+ *                                   with the sentry: one setup block, then
+ *                                   one 64 KiB slot per stub thread (header
+ *                                   page + sigaltstack)
+ *   vsyscall page (above TASK_SIZE; cannot be unmapped, harmless)
+ *
+ * Everything in the sysmsg region is writable by the workload and is
+ * therefore untrusted by the sentry: pointers found there are validated
+ * and copied before use.
+ */
+#ifndef CVISOR_PLATFORM_PTRACE_INTERNAL_H
+#define CVISOR_PLATFORM_PTRACE_INTERNAL_H
+
+#define STUB_BASE 0x7fffffe00000
+#define STUB_CODE STUB_BASE
+#define STUB_CODE_MAX 0x10000
+#define SYSMSG_BASE (STUB_BASE + STUB_CODE_MAX)
+#define SYSMSG_SLOT_SIZE 0x10000 /* power of two: the handler finds its
+				    slot by masking %rsp */
+#define SYSMSG_SLOT_SHIFT 16
+#define SYSMSG_SLOTS 1		 /* one stub thread per address space in
+				    this revision; room for 29 */
+#define SYSMSG_SETUP SYSMSG_BASE /* setup block, one slot wide */
+#define SYSMSG_SLOT0 (SYSMSG_BASE + SYSMSG_SLOT_SIZE)
+#define SYSMSG_MAP_SIZE (SYSMSG_SLOT_SIZE * (1 + SYSMSG_SLOTS))
+#define SYSMSG_HDR_SIZE 0x1000	 /* header page; the altstack follows */
+#define USER_TOP 0x7ffffffff000	 /* TASK_SIZE_MAX, arch/x86 page_64_types.h */
+
+/* Setup block (systrap): the seccomp program the stub installs. */
+#define SETUP_FPROG_OFF 0
+#define SETUP_FILTER_OFF 64
+#define SETUP_FILTER_MAX 64
+
+/* Fixed descriptors in the stub (everything else is closed). */
+#define STUB_FD_MEM 3
+#define STUB_FD_SYSMSG 4
+
+/* Stub modes (argument to stub_entry). */
+#define STUB_MODE_PTRACE 0
+#define STUB_MODE_SYSTRAP 1
+
+/* sysmsg header: states of the hand-off word. The stub writes TRAPPED and
+ * CMD_DONE, the sentry writes CMD and RESUME; the stub sets RUNNING. */
+#define ST_RUNNING 0
+#define ST_TRAPPED 1
+#define ST_CMD 2
+#define ST_CMD_DONE 3
+#define ST_RESUME 4
+
+/* sysmsg header offsets (checked against the C struct below). */
+#define HDR_STATE 0
+#define HDR_SENTRY_SLEEP 4
+#define HDR_STUB_SLEEP 8
+#define HDR_SIGNO 16
+#define HDR_INFO 24
+#define HDR_UC 32
+#define HDR_CMD_NR 40
+#define HDR_CMD_ARGS 48
+#define HDR_CMD_RET 96
+#define HDR_FS_BASE 104
+#define HDR_GS_BASE 112
+#define HDR_SET_FS 120
+#define HDR_SET_GS 124
+#define HDR_SPIN_CYCLES 128
+
+/* Kernel struct ucontext (x86-64) offsets the stub rewrites before
+ * rt_sigreturn: uc_stack {ss_sp, ss_flags, ss_size}, uc_sigmask. */
+#define UC_SS_SP 16
+#define UC_SS_FLAGS 24
+#define UC_SS_SIZE 32
+#define UC_SIGMASK 296
+
+/* Host signal that ctx_interrupt() sends to a stub thread. The workload
+ * never sends host signals (it has no syscalls), so any SIGUSR1 comes
+ * from us. */
+#define STUB_INTERRUPT_SIG 10 /* SIGUSR1 */
+
+#ifndef __ASSEMBLER__
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cvisor/platform.h"
+
+struct sysmsg_hdr {
+	uint32_t state;
+	uint32_t sentry_sleeping;
+	uint32_t stub_sleeping;
+	uint32_t pad0;
+	uint64_t signo;
+	uint64_t info;	/* stub address of the siginfo */
+	uint64_t uc;	/* stub address of the ucontext */
+	uint64_t cmd_nr;
+	uint64_t cmd_args[6];
+	uint64_t cmd_ret;
+	uint64_t fs_base;
+	uint64_t gs_base;
+	uint32_t set_fs;
+	uint32_t set_gs;
+	uint64_t spin_cycles; /* stub-side spin budget (rdtsc cycles) */
+};
+
+_Static_assert(offsetof(struct sysmsg_hdr, state) == HDR_STATE, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, sentry_sleeping) == HDR_SENTRY_SLEEP, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, stub_sleeping) == HDR_STUB_SLEEP, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, signo) == HDR_SIGNO, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, info) == HDR_INFO, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, uc) == HDR_UC, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, cmd_nr) == HDR_CMD_NR, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, cmd_args) == HDR_CMD_ARGS, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, cmd_ret) == HDR_CMD_RET, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, fs_base) == HDR_FS_BASE, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, gs_base) == HDR_GS_BASE, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, set_fs) == HDR_SET_FS, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, set_gs) == HDR_SET_GS, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, spin_cycles) == HDR_SPIN_CYCLES, "hdr");
+
+#include <ucontext.h>
+_Static_assert(offsetof(ucontext_t, uc_stack.ss_sp) == UC_SS_SP, "uc");
+_Static_assert(offsetof(ucontext_t, uc_stack.ss_flags) == UC_SS_FLAGS, "uc");
+_Static_assert(offsetof(ucontext_t, uc_stack.ss_size) == UC_SS_SIZE, "uc");
+_Static_assert(offsetof(ucontext_t, uc_sigmask) == UC_SIGMASK, "uc");
+
+/* Symbols of stub.S (addresses in the sentry image; only offsets from
+ * stub_start mean anything in a stub). */
+extern const char stub_start[], stub_end[];
+extern const char stub_entry[], stub_syscall_int3[], stub_handler[],
+	stub_restorer[];
+
+static inline uint64_t stub_addr(const char *sym)
+{
+	return STUB_CODE + (uint64_t)(sym - stub_start);
+}
+
+struct stub_spawn_args {
+	int memfd;
+	int sysmsg_fd;	/* systrap: the sysmsg memfd; ptrace: -1 */
+	int mode;	/* STUB_MODE_* */
+};
+
+/* fork() a stub (see stub.c). Returns the pid or -errno. In ptrace mode the
+ * child has done PTRACE_TRACEME and stops itself with SIGSTOP before its
+ * address space is wiped; the caller must waitpid() for it. */
+pid_t stub_spawn(const struct stub_spawn_args *a);
+/* SIGKILL and reap a stub unless already reaped. */
+void stub_kill_reap(pid_t pid, int pidfd, bool reaped);
+/* CPU time used by the stub process (all its threads), in ns. */
+int stub_cputime(pid_t pid, uint64_t *ns);
+
+/* Pin the calling thread to the CPU it runs on (nested; per thread). */
+void stub_pin_self(void);
+void stub_unpin_self(void);
+
+/* user_regs_struct sanity shared by both modes. */
+void stub_sanitize_regs(cpu_regs_t *r);
+
+bool stub_is_fault_signal(int signo);
+
+#endif /* !__ASSEMBLER__ */
+#endif

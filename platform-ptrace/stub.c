@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stub processes: creation and teardown, shared by the systrap and ptrace
+ * platforms.
+ *
+ * A stub is fork()ed from the sentry thread that owns the address space. The
+ * child runs a few lines of C (below) while it still has libc, then jumps
+ * into stub.S, which unmaps everything but itself. From then on the process
+ * consists of one code page at STUB_CODE (plus, in systrap mode, the sysmsg
+ * region) and whatever the sentry maps from the memory file.
+ *
+ * Locks: none. Ownership: the caller owns the pid (and must reap it).
+ * Thread-local state: the CPU pinning depth of the calling thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cvisor/util.h"
+#include "internal.h"
+
+/* Layout of struct sigaction as rt_sigaction(2) takes it
+ * (arch/x86/include/uapi/asm/signal.h, kernel_sigaction). */
+struct ksigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+#define KSA_RESTORER 0x04000000
+
+static const int stub_handled_signals[] = {
+	SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, STUB_INTERRUPT_SIG,
+};
+
+bool stub_is_fault_signal(int signo)
+{
+	return signo == SIGSEGV || signo == SIGBUS || signo == SIGFPE ||
+	       signo == SIGILL || signo == SIGTRAP;
+}
+
+static void __attribute__((noreturn)) child_fail(int code)
+{
+	syscall(SYS_exit_group, code);
+	__builtin_unreachable();
+}
+
+/*
+ * Runs in the fork()ed child of a (possibly multi-threaded, possibly
+ * ASan-instrumented) sentry: only raw system calls, no malloc, no locks.
+ */
+static void __attribute__((noreturn))
+stub_child(const struct stub_spawn_args *a, pid_t ppid)
+{
+	struct ksigaction sa = { 0 };
+	uint64_t mask = 0;
+	size_t len = (size_t)(stub_end - stub_start);
+	long tmp;
+	int fd_mem, fd_msg = -1;
+
+	/* PDEATHSIG fires when the forking *thread* exits (prctl(2)): the
+	 * thread that owns the address space. Re-check the parent to close
+	 * the race with its death before the prctl. */
+	if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) ||
+	    syscall(SYS_getppid) != ppid)
+		child_fail(1);
+	/* Out of the sentry's session: no terminal signals reach stubs. */
+	syscall(SYS_setsid);
+
+	/* Inherited handlers point into the sentry image, which is about to
+	 * vanish. Reset all, unblock all. */
+	for (int sig = 1; sig <= 64; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		sa.handler = (uint64_t)SIG_DFL;
+		syscall(SYS_rt_sigaction, sig, &sa, NULL, 8);
+	}
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+
+	/* rseq registration survives fork (kernel/rseq.c, rseq_fork); the
+	 * area lives in the sentry's TLS that stage 1 unmaps, and the kernel
+	 * answers a failed rseq update with SIGSEGV. Unregister it. */
+	if (__rseq_size > 0) {
+		void *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+
+		if (syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER,
+			    RSEQ_SIG) &&
+		    syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG))
+			child_fail(2);
+	}
+
+	/* A stub killed by a fault must not write a core of the sandbox. */
+	struct rlimit rl = { 0, 0 };
+	syscall(SYS_setrlimit, RLIMIT_CORE, &rl);
+
+	/* Keep only the memory file (and the sysmsg file) at fixed numbers. */
+	fd_mem = (int)syscall(SYS_fcntl, a->memfd, F_DUPFD, 100);
+	if (a->sysmsg_fd >= 0)
+		fd_msg = (int)syscall(SYS_fcntl, a->sysmsg_fd, F_DUPFD, 100);
+	if (fd_mem < 0 || (a->sysmsg_fd >= 0 && fd_msg < 0))
+		child_fail(3);
+	if (syscall(SYS_dup2, fd_mem, STUB_FD_MEM) < 0)
+		child_fail(3);
+	if (fd_msg >= 0 && syscall(SYS_dup2, fd_msg, STUB_FD_SYSMSG) < 0)
+		child_fail(3);
+	syscall(SYS_close_range, 0, STUB_FD_MEM - 1, 0);
+	syscall(SYS_close_range,
+		fd_msg >= 0 ? STUB_FD_SYSMSG + 1 : STUB_FD_MEM + 1, ~0U, 0);
+
+	if (a->mode == STUB_MODE_SYSTRAP) {
+		stack_t ss = {
+			.ss_sp = (void *)(SYSMSG_SLOT0 + SYSMSG_HDR_SIZE),
+			.ss_size = SYSMSG_SLOT_SIZE - SYSMSG_HDR_SIZE,
+		};
+
+		/* Handlers at their final addresses: the kernel does not
+		 * look at them until a signal is delivered, by which time
+		 * stage 2 has mapped them. All signals blocked inside. */
+		sa.handler = stub_addr(stub_handler);
+		sa.flags = SA_SIGINFO | SA_ONSTACK | KSA_RESTORER;
+		sa.restorer = stub_addr(stub_restorer);
+		sa.mask = ~0ULL;
+		for (size_t i = 0; i < ARRAY_SIZE(stub_handled_signals); i++)
+			if (syscall(SYS_rt_sigaction, stub_handled_signals[i],
+				    &sa, NULL, 8))
+				child_fail(4);
+		if (syscall(SYS_sigaltstack, &ss, NULL))
+			child_fail(4);
+		/* seccomp(2) without CAP_SYS_ADMIN needs no_new_privs. */
+		if (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+			child_fail(4);
+	} else {
+		if (syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0))
+			child_fail(5);
+		/* The tracer sets its options, then lets us continue. */
+		syscall(SYS_kill, syscall(SYS_getpid), SIGSTOP);
+	}
+
+	/* A temporary copy of the stub code, away from the stub region, from
+	 * which stage 1 can unmap everything else. */
+	tmp = syscall(SYS_mmap, 0x100000000UL, len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (tmp == -1 || (uint64_t)tmp + len > STUB_BASE)
+		child_fail(6);
+	for (size_t i = 0; i < len; i++)
+		((volatile char *)tmp)[i] = stub_start[i];
+	if (syscall(SYS_mprotect, tmp, len, PROT_READ | PROT_EXEC))
+		child_fail(6);
+
+	{
+		register uint64_t rdi __asm__("rdi") = (uint64_t)tmp;
+		register uint64_t rsi __asm__("rsi") = (uint64_t)a->mode;
+		register uint64_t rdx __asm__("rdx") = len;
+		uint64_t entry = (uint64_t)tmp + (uint64_t)(stub_entry - stub_start);
+
+		__asm__ volatile("jmp *%3"
+				 :
+				 : "r"(rdi), "r"(rsi), "r"(rdx), "r"(entry)
+				 : "memory");
+	}
+	__builtin_unreachable();
+}
+
+pid_t stub_spawn(const struct stub_spawn_args *a)
+{
+	pid_t ppid = getpid();
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		stub_child(a, ppid);
+	return pid;
+}
+
+void stub_kill_reap(pid_t pid, int pidfd, bool reaped)
+{
+	if (!reaped && pid > 0) {
+		/* pidfd_send_signal cannot hit a recycled pid; fall back
+		 * to kill() only when there is no pidfd. */
+		if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, SIGKILL,
+					 NULL, 0))
+			kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+			;
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+}
+
+/*
+ * Tracer and tracee on one CPU: a ptrace stop + wake across the two vCPUs
+ * here costs ~55 us, on one CPU ~4.8 us (notes/ptrace-family.md). Nested
+ * per thread so several address spaces of one sentry thread share it.
+ */
+static __thread int pin_depth;
+static __thread cpu_set_t pin_saved;
+
+void stub_pin_self(void)
+{
+	cpu_set_t one;
+	int cpu;
+
+	if (pin_depth++ > 0)
+		return;
+	if (sched_getaffinity(0, sizeof(pin_saved), &pin_saved))
+		CPU_ZERO(&pin_saved);
+	cpu = sched_getcpu();
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+}
+
+void stub_unpin_self(void)
+{
+	if (pin_depth <= 0 || --pin_depth > 0)
+		return;
+	if (CPU_COUNT(&pin_saved) > 0)
+		sched_setaffinity(0, sizeof(pin_saved), &pin_saved);
+}
+
+void stub_sanitize_regs(cpu_regs_t *r)
+{
+	/* The only selectors a 64-bit task may run with; anything else
+	 * makes PTRACE_SETREGS fail with EIO or sigreturn fault. */
+	r->cs = 0x33;
+	r->ss = 0x2b;
+	r->ds = r->es = r->fs = r->gs = 0;
+}
+
+int stub_cputime(pid_t pid, uint64_t *ns)
+{
+	struct timespec ts;
+	clockid_t cid;
+
+	/* A process CPU clock of another process may be read by anyone who
+	 * can see it (kernel/time/posix-cpu-timers.c pid_for_clock). */
+	if (clock_getcpuclockid(pid, &cid) || clock_gettime(cid, &ts))
+		return -ESRCH;
+	*ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return 0;
+}

@@ -1,0 +1,709 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "systrap" platform (default): the stub thread runs the workload under
+ * a seccomp filter that returns SECCOMP_RET_TRAP for every syscall not made
+ * from the stub's own code page. The kernel then delivers SIGSYS, and
+ * faults deliver SIGSEGV & co., to stub_handler (stub.S), which runs on a
+ * sigaltstack inside a "sysmsg" slot: a second memfd that the sentry maps
+ * too. The kernel writes the whole signal frame (registers, FP state) into
+ * that slot, so the sentry reads and edits the workload's registers in
+ * place; rt_sigreturn in the stub loads them.
+ *
+ * Hand-off is the slot header's state word: the side that waits spins for a
+ * bounded time (rdtsc budget), then announces it sleeps and FUTEX_WAITs;
+ * the other side wakes it only when it announced. Never spin unbounded: with
+ * two vCPUs both parties may share one CPU, where a spin costs ~34 us
+ * (notes/ptrace-family.md). The stub is not ptraced; it is a plain child
+ * watched through a pidfd. A dead stub is noticed when the sentry's futex
+ * wait times out (SENTRY_WAIT_TIMEOUT_NS) and the pidfd polls readable.
+ *
+ * Mapping changes are commands in the header (syscall number and args),
+ * executed by the parked stub thread from its code page (allowed by the
+ * filter).
+ *
+ * Everything in the sysmsg region is writable by the workload: pointers and
+ * numbers read from it are validated and copied before use, and the frame
+ * fields the kernel trusts on sigreturn (uc_stack, uc_sigmask) are rewritten
+ * by the sentry on every resume.
+ *
+ * Threading: one context per address space, driven by the thread that
+ * created the address space (PDEATHSIG ties the stub to that thread).
+ * ctx->interrupt is the only field touched from other threads (atomically).
+ * Locks: none. Ownership: the address space owns the stub pid, pidfd and the
+ * sysmsg mapping; the context borrows the address space.
+ */
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/ucontext.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cvisor/log.h"
+#include "cvisor/util.h"
+#include "internal.h"
+
+/* Spin budgets in TSC cycles (~2.1 GHz here): long enough to cover a
+ * trap/handle/resume round trip (~1.5 us), short enough that losing the
+ * CPU to the peer costs little. */
+#define SENTRY_SPIN_CYCLES 40000ULL /* ~20 us */
+#define STUB_SPIN_CYCLES 40000ULL
+#define SENTRY_WAIT_TIMEOUT_NS 10000000L /* death check period */
+/* Adaptive spinning: after SPIN_FAIL_MAX waits in a row where the sentry's
+ * spin ran out (the peer shares our CPU, or the workload computes between
+ * traps), both sides go straight to the futex for SPIN_OFF_WAITS waits. */
+#define SPIN_FAIL_MAX 8
+#define SPIN_OFF_WAITS 1024
+
+struct systrap_platform {
+	struct platform base;
+	int memfd;
+};
+
+struct systrap_as {
+	struct platform_as base;
+	pid_t pid;
+	int pidfd;
+	bool dead;	/* the stub is gone (not yet reaped) */
+	bool has_ctx;
+	uint8_t *sysmsg;	/* sentry mapping of the sysmsg region */
+	struct sysmsg_hdr *hdr; /* slot 0 header */
+	uint64_t uc;		/* stub address of the parked frame's ucontext */
+	unsigned spin_fail;	/* consecutive waits whose spin ran out */
+	unsigned spin_off;	/* waits left with spinning disabled */
+};
+
+struct systrap_ctx {
+	struct platform_ctx base;
+	atomic_int interrupt;
+	bool fresh;	/* first run: reset FP state */
+	bool fs_known;	/* cur_fs/cur_gs describe the stub thread */
+	uint64_t cur_fs, cur_gs;
+	/* The general registers as they are in the parked frame: only the
+	 * ones that differ are written back, so that the frame's cache
+	 * lines stay shared with the stub's CPU (each line moved between
+	 * the vCPUs here costs hundreds of ns). */
+	greg_t frame[NGREG];
+};
+
+static struct systrap_as *to_as(struct platform_as *as)
+{
+	return container_of(as, struct systrap_as, base);
+}
+
+static struct systrap_ctx *to_ctx(struct platform_ctx *c)
+{
+	return container_of(c, struct systrap_ctx, base);
+}
+
+static inline uint64_t rdtsc(void)
+{
+	return __builtin_ia32_rdtsc();
+}
+
+static long futex(uint32_t *uaddr, int op, uint32_t val,
+		  const struct timespec *ts)
+{
+	/* Not FUTEX_PRIVATE_FLAG: the word is shared with another mm. */
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+static uint64_t st_user_max(struct platform *p UNUSED)
+{
+	return STUB_BASE;
+}
+
+static int st_init(const struct platform_config *cfg, struct platform **out)
+{
+	struct systrap_platform *sp;
+
+	if (cfg->memfd < 0)
+		return -EBADF;
+	sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return -ENOMEM;
+	sp->base.ops = &platform_systrap_ops;
+	sp->memfd = cfg->memfd;
+	*out = &sp->base;
+	return 0;
+}
+
+static void st_destroy(struct platform *p)
+{
+	free(container_of(p, struct systrap_platform, base));
+}
+
+static bool stub_alive(struct systrap_as *as)
+{
+	struct pollfd pfd = { .fd = as->pidfd, .events = POLLIN };
+
+	if (as->dead)
+		return false;
+	/* A pidfd polls readable once the process has exited
+	 * (pidfd_open(2)). */
+	if (poll(&pfd, 1, 0) > 0)
+		as->dead = true;
+	return !as->dead;
+}
+
+/*
+ * Wait until the stub publishes state `want`. Returns 0, or -ESRCH when the
+ * stub died.
+ */
+static int sysmsg_wait(struct systrap_as *as, uint32_t want)
+{
+	struct sysmsg_hdr *h = as->hdr;
+	struct timespec ts = { 0, SENTRY_WAIT_TIMEOUT_NS };
+	uint64_t deadline;
+	uint32_t s;
+
+	if (as->spin_off) {
+		if (--as->spin_off == 0)
+			h->spin_cycles = STUB_SPIN_CYCLES;
+	} else {
+		deadline = rdtsc() + SENTRY_SPIN_CYCLES;
+		do {
+			if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == want) {
+				as->spin_fail = 0;
+				return 0;
+			}
+			__builtin_ia32_pause();
+		} while (rdtsc() < deadline);
+		if (++as->spin_fail >= SPIN_FAIL_MAX) {
+			as->spin_fail = 0;
+			as->spin_off = SPIN_OFF_WAITS;
+			h->spin_cycles = 0;
+		}
+	}
+
+	for (;;) {
+		/* xchg = full barrier; pairs with the stub's xchg of the
+		 * state followed by its read of sentry_sleeping. */
+		__atomic_exchange_n(&h->sentry_sleeping, 1, __ATOMIC_SEQ_CST);
+		s = __atomic_load_n(&h->state, __ATOMIC_SEQ_CST);
+		if (s == want)
+			break;
+		if (futex(&h->state, FUTEX_WAIT, s, &ts) && errno == ETIMEDOUT &&
+		    !stub_alive(as)) {
+			__atomic_store_n(&h->sentry_sleeping, 0, __ATOMIC_RELAXED);
+			return -ESRCH;
+		}
+	}
+	__atomic_store_n(&h->sentry_sleeping, 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Hand the parked stub a new state (CMD or RESUME). */
+static void sysmsg_post(struct systrap_as *as, uint32_t state)
+{
+	struct sysmsg_hdr *h = as->hdr;
+
+	__atomic_exchange_n(&h->state, state, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&h->stub_sleeping, __ATOMIC_SEQ_CST))
+		futex(&h->state, FUTEX_WAKE, 1, NULL);
+}
+
+/* Translate a stub address inside slot 0's stack area into a sentry
+ * pointer, or NULL when [addr, addr+len) leaves it or is misaligned. */
+static void *slot_ptr(struct systrap_as *as, uint64_t addr, uint64_t len)
+{
+	const uint64_t lo = SYSMSG_SLOT0 + SYSMSG_HDR_SIZE;
+	const uint64_t hi = SYSMSG_SLOT0 + SYSMSG_SLOT_SIZE;
+
+	if (addr < lo || addr > hi || len > hi - addr || (addr & 7))
+		return NULL;
+	return as->sysmsg + (addr - SYSMSG_BASE);
+}
+
+/* The part of the frame's ucontext the kernel defines: glibc's ucontext_t
+ * has a 128-byte sigset and FP area after it that the kernel's lacks. */
+#define KUC_SIZE (offsetof(ucontext_t, uc_sigmask) + 8)
+
+static long sysmsg_cmd(struct systrap_as *as, long nr, uint64_t a0,
+		       uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		       uint64_t a5)
+{
+	struct sysmsg_hdr *h = as->hdr;
+	int r;
+
+	if (!stub_alive(as))
+		return -ESRCH;
+	h->cmd_nr = (uint64_t)nr;
+	h->cmd_args[0] = a0;
+	h->cmd_args[1] = a1;
+	h->cmd_args[2] = a2;
+	h->cmd_args[3] = a3;
+	h->cmd_args[4] = a4;
+	h->cmd_args[5] = a5;
+	sysmsg_post(as, ST_CMD);
+	r = sysmsg_wait(as, ST_CMD_DONE);
+	if (r)
+		return r;
+	return (long)__atomic_load_n(&h->cmd_ret, __ATOMIC_ACQUIRE);
+}
+
+static int build_filter(struct sock_filter *f, size_t max)
+{
+	static const uint32_t allowed[] = {
+		__NR_rt_sigreturn, __NR_futex,	    __NR_mmap,
+		__NR_munmap,	   __NR_mprotect,   __NR_arch_prctl,
+	};
+	const uint32_t lo = (uint32_t)STUB_CODE;
+	const uint32_t hi = (uint32_t)(STUB_CODE >> 32);
+	size_t n = 0, na = ARRAY_SIZE(allowed);
+	/* Layout: 0..7 checks, 8..8+na-1 allow list, then TRAP, ALLOW,
+	 * KILL. Jump offsets are relative to the next instruction. */
+	const size_t i_trap = 8 + na, i_allow = i_trap + 1, i_kill = i_allow + 1;
+
+	if (i_kill + 1 > max)
+		return -E2BIG;
+#define AT(i) ((uint8_t)((i) - (n + 1)))
+	/* 32-bit entries (int 0x80, sysenter) are a different ABI. */
+	f[n] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					    offsetof(struct seccomp_data, arch));
+	n++;
+	f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+					    AUDIT_ARCH_X86_64, 0, AT(i_kill));
+	n++;
+	/* Only the stub page may make host syscalls: the IP reported is
+	 * the one after the syscall insn (KSTK_EIP). */
+	f[n] = (struct sock_filter)BPF_STMT(
+		BPF_LD | BPF_W | BPF_ABS,
+		offsetof(struct seccomp_data, instruction_pointer) + 4);
+	n++;
+	f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hi, 0,
+					    AT(i_trap));
+	n++;
+	f[n] = (struct sock_filter)BPF_STMT(
+		BPF_LD | BPF_W | BPF_ABS,
+		offsetof(struct seccomp_data, instruction_pointer));
+	n++;
+	f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, lo, 0,
+					    AT(i_trap));
+	n++;
+	f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K,
+					    lo + STUB_CODE_MAX, AT(i_trap), 0);
+	n++;
+	f[n] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					    offsetof(struct seccomp_data, nr));
+	n++;
+	for (size_t i = 0; i < na; i++, n++)
+		f[n] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+						    allowed[i], AT(i_allow), 0);
+#undef AT
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+					      SECCOMP_RET_KILL_PROCESS);
+	return (int)n;
+}
+
+/* Read and validate the trap the stub just published. */
+struct trap {
+	int signo;
+	/* the first 32 bytes of siginfo_t: signo, errno, code and the
+	 * union's leading fields (si_pid, si_addr, si_syscall, si_arch) */
+	siginfo_t si;
+	greg_t gregs[NGREG];
+};
+
+static int read_trap(struct systrap_as *as, struct trap *t)
+{
+	struct sysmsg_hdr *h = as->hdr;
+	uint64_t info = __atomic_load_n(&h->info, __ATOMIC_RELAXED);
+	uint64_t uc = __atomic_load_n(&h->uc, __ATOMIC_RELAXED);
+	uint64_t sig = __atomic_load_n(&h->signo, __ATOMIC_RELAXED);
+	const void *pi = slot_ptr(as, info, sizeof(siginfo_t));
+	const ucontext_t *puc = slot_ptr(as, uc, KUC_SIZE);
+
+	if (!pi || !puc || sig == 0 || sig > 64)
+		return -EIO;
+	memcpy(&t->si, pi, 32);
+	memcpy(t->gregs, puc->uc_mcontext.gregs, sizeof(t->gregs));
+	t->signo = (int)sig;
+	as->uc = uc;
+	return 0;
+}
+
+static void gregs_to_regs(const greg_t *g, cpu_regs_t *r)
+{
+	r->r8 = (uint64_t)g[REG_R8];
+	r->r9 = (uint64_t)g[REG_R9];
+	r->r10 = (uint64_t)g[REG_R10];
+	r->r11 = (uint64_t)g[REG_R11];
+	r->r12 = (uint64_t)g[REG_R12];
+	r->r13 = (uint64_t)g[REG_R13];
+	r->r14 = (uint64_t)g[REG_R14];
+	r->r15 = (uint64_t)g[REG_R15];
+	r->rdi = (uint64_t)g[REG_RDI];
+	r->rsi = (uint64_t)g[REG_RSI];
+	r->rbp = (uint64_t)g[REG_RBP];
+	r->rbx = (uint64_t)g[REG_RBX];
+	r->rdx = (uint64_t)g[REG_RDX];
+	r->rax = (uint64_t)g[REG_RAX];
+	r->rcx = (uint64_t)g[REG_RCX];
+	r->rsp = (uint64_t)g[REG_RSP];
+	r->rip = (uint64_t)g[REG_RIP];
+	r->eflags = (uint64_t)g[REG_EFL];
+	r->orig_rax = (uint64_t)-1;
+	stub_sanitize_regs(r);
+}
+
+/* Write the registers that changed since the frame was read (all of them
+ * when `all`). */
+static void regs_to_frame(const cpu_regs_t *r, greg_t *last, greg_t *g,
+			  bool all)
+{
+	greg_t v[NGREG];
+
+	memcpy(v, last, sizeof(v));
+	v[REG_R8] = (greg_t)r->r8;
+	v[REG_R9] = (greg_t)r->r9;
+	v[REG_R10] = (greg_t)r->r10;
+	v[REG_R11] = (greg_t)r->r11;
+	v[REG_R12] = (greg_t)r->r12;
+	v[REG_R13] = (greg_t)r->r13;
+	v[REG_R14] = (greg_t)r->r14;
+	v[REG_R15] = (greg_t)r->r15;
+	v[REG_RDI] = (greg_t)r->rdi;
+	v[REG_RSI] = (greg_t)r->rsi;
+	v[REG_RBP] = (greg_t)r->rbp;
+	v[REG_RBX] = (greg_t)r->rbx;
+	v[REG_RDX] = (greg_t)r->rdx;
+	v[REG_RAX] = (greg_t)r->rax;
+	v[REG_RCX] = (greg_t)r->rcx;
+	v[REG_RSP] = (greg_t)r->rsp;
+	v[REG_RIP] = (greg_t)r->rip;
+	/* restore_sigcontext() keeps only the FIX_EFLAGS bits of this;
+	 * cs/ss in REG_CSGSFS stay as the kernel wrote them. */
+	v[REG_EFL] = (greg_t)r->eflags;
+	for (int i = 0; i <= REG_EFL; i++)
+		if (all || v[i] != last[i])
+			g[i] = v[i];
+}
+
+/* Execve-like FP state: x87 control word 0x37f, MXCSR 0x1f80, registers
+ * zero, extended (AVX...) components back to their init state by clearing
+ * their XSTATE_BV bits (the kernel's XRSTOR then initialises them). */
+static void reset_fpstate(struct systrap_as *as, uint64_t fp)
+{
+	struct _libc_fpstate *f = slot_ptr(as, fp, 512 + 64);
+	uint64_t *xstate_bv;
+
+	if (!f)
+		return;
+	memset(f->_st, 0, sizeof(f->_st));
+	memset(f->_xmm, 0, sizeof(f->_xmm));
+	f->cwd = 0x37f;
+	f->swd = 0;
+	f->ftw = 0;
+	f->fop = 0;
+	f->rip = 0;
+	f->rdp = 0;
+	f->mxcsr = 0x1f80;
+	/* Only an XSAVE frame (fx_sw_bytes.magic1 == FP_XSTATE_MAGIC1,
+	 * arch/x86/include/uapi/asm/sigcontext.h) has the header. */
+	if (*(uint32_t *)((uint8_t *)f + 464) == 0x46505853U) {
+		xstate_bv = (uint64_t *)((uint8_t *)f + 512);
+		*xstate_bv &= 3;
+	}
+}
+
+/* Undo whatever part of st_as_setup() happened; also as_release. */
+static void st_as_free(struct systrap_as *as)
+{
+	if (as->pid > 0)
+		stub_kill_reap(as->pid, as->pidfd, false);
+	else if (as->pidfd >= 0)
+		close(as->pidfd);
+	if (as->sysmsg)
+		munmap(as->sysmsg, SYSMSG_MAP_SIZE);
+	free(as);
+}
+
+static int st_as_setup(struct systrap_platform *sp, struct systrap_as *as)
+{
+	struct stub_spawn_args a = { .memfd = sp->memfd, .mode = STUB_MODE_SYSTRAP };
+	_cleanup_close_ int fd = -1;
+	struct sock_fprog *fprog;
+	struct trap t;
+	int n, r;
+	void *m;
+
+	fd = memfd_create("cvisor-sysmsg", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, SYSMSG_MAP_SIZE))
+		return -errno;
+	m = mmap(NULL, SYSMSG_MAP_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	as->sysmsg = m;
+	as->hdr = (struct sysmsg_hdr *)(as->sysmsg + (SYSMSG_SLOT0 - SYSMSG_BASE));
+	as->hdr->spin_cycles = STUB_SPIN_CYCLES;
+
+	n = build_filter((struct sock_filter *)(as->sysmsg + SETUP_FILTER_OFF),
+			 SETUP_FILTER_MAX);
+	if (n < 0)
+		return n;
+	fprog = (struct sock_fprog *)(as->sysmsg + SETUP_FPROG_OFF);
+	fprog->len = (unsigned short)n;
+	fprog->filter = (struct sock_filter *)(SYSMSG_SETUP + SETUP_FILTER_OFF);
+
+	a.sysmsg_fd = fd;
+	as->pid = stub_spawn(&a);
+	if (as->pid < 0)
+		return as->pid;
+	as->pidfd = (int)syscall(SYS_pidfd_open, as->pid, 0);
+	if (as->pidfd < 0)
+		return -errno;
+
+	/* The stub parks itself with an int3 once set up. */
+	r = sysmsg_wait(as, ST_TRAPPED);
+	if (r)
+		return r;
+	r = read_trap(as, &t);
+	if (r)
+		return r;
+	return t.signo == SIGTRAP ? 0 : -EIO;
+}
+
+static int st_as_new(struct platform *p, struct platform_as **out)
+{
+	struct systrap_platform *sp = container_of(p, struct systrap_platform, base);
+	struct systrap_as *as;
+	int r;
+
+	as = calloc(1, sizeof(*as));
+	if (!as)
+		return -ENOMEM;
+	as->base.p = p;
+	as->pidfd = -1;
+	r = st_as_setup(sp, as);
+	if (r) {
+		st_as_free(as);
+		return r;
+	}
+	*out = &as->base;
+	return 0;
+}
+
+static void st_as_release(struct platform_as *bas)
+{
+	st_as_free(to_as(bas));
+}
+
+static int check_range(uint64_t addr, uint64_t len)
+{
+	if (!IS_PAGE_ALIGNED(addr) || !IS_PAGE_ALIGNED(len) || len == 0 ||
+	    addr + len < addr || addr + len > STUB_BASE)
+		return -EINVAL;
+	return 0;
+}
+
+static int st_as_map(struct platform_as *bas, uint64_t addr, uint64_t len,
+		     int prot, uint64_t off)
+{
+	long r = check_range(addr, len);
+
+	if (r)
+		return (int)r;
+	r = sysmsg_cmd(to_as(bas), __NR_mmap, addr, len, (uint64_t)prot,
+		       MAP_SHARED | MAP_FIXED, STUB_FD_MEM, off);
+	if (r < 0 && r > -4096)
+		return (int)r;
+	return (uint64_t)r == addr ? 0 : -EIO;
+}
+
+static int st_as_unmap(struct platform_as *bas, uint64_t addr, uint64_t len)
+{
+	long r = check_range(addr, len);
+
+	if (r)
+		return (int)r;
+	return (int)sysmsg_cmd(to_as(bas), __NR_munmap, addr, len, 0, 0, 0, 0);
+}
+
+static int st_as_protect(struct platform_as *bas, uint64_t addr, uint64_t len,
+			 int prot)
+{
+	long r = check_range(addr, len);
+
+	if (r)
+		return (int)r;
+	return (int)sysmsg_cmd(to_as(bas), __NR_mprotect, addr, len,
+			       (uint64_t)prot, 0, 0, 0);
+}
+
+static int st_ctx_new(struct platform_as *bas, struct platform_ctx **out)
+{
+	struct systrap_as *as = to_as(bas);
+	struct systrap_ctx *c;
+
+	if (as->has_ctx) /* one context per address space (this revision) */
+		return -EBUSY;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->base.as = bas;
+	atomic_init(&c->interrupt, 0);
+	c->fresh = true;
+	as->has_ctx = true;
+	*out = &c->base;
+	return 0;
+}
+
+static void st_ctx_release(struct platform_ctx *bc)
+{
+	to_as(bc->as)->has_ctx = false;
+	free(to_ctx(bc));
+}
+
+/* Write the sentry's view of the registers into the parked frame. */
+static int load_frame(struct systrap_ctx *c, struct systrap_as *as,
+		      const cpu_regs_t *regs)
+{
+	ucontext_t *uc = slot_ptr(as, as->uc, KUC_SIZE);
+	struct sysmsg_hdr *h = as->hdr;
+
+	if (!uc)
+		return -EIO;
+	/* uc_sigmask and uc_stack are rewritten by the stub itself. */
+	regs_to_frame(regs, c->frame, uc->uc_mcontext.gregs, c->fresh);
+	if (c->fresh) {
+		reset_fpstate(as, (uint64_t)uc->uc_mcontext.fpregs);
+		c->fresh = false;
+	}
+	/* fs/gs bases are not part of the signal frame: the stub loads them
+	 * with arch_prctl before returning, only when they changed. */
+	if (!c->fs_known || regs->fs_base != c->cur_fs) {
+		h->fs_base = regs->fs_base;
+		h->set_fs = 1;
+		c->cur_fs = regs->fs_base;
+	}
+	if (!c->fs_known || regs->gs_base != c->cur_gs) {
+		h->gs_base = regs->gs_base;
+		h->set_gs = 1;
+		c->cur_gs = regs->gs_base;
+	}
+	c->fs_known = true;
+	return 0;
+}
+
+static int st_ctx_switch(struct platform_ctx *bc, cpu_regs_t *regs,
+			 struct stop_info *stop)
+{
+	struct systrap_ctx *c = to_ctx(bc);
+	struct systrap_as *as = to_as(bc->as);
+	struct trap t;
+	int r;
+
+	memset(stop, 0, sizeof(*stop));
+	stop->trapno = ~0ULL;
+	/* No syscall on this path (a poll() costs ~1 us here): death is
+	 * noticed by sysmsg_wait's timeout. */
+	if (as->dead) {
+		stop->reason = STOP_DEAD;
+		return 0;
+	}
+	if (atomic_exchange(&c->interrupt, 0)) {
+		stop->reason = STOP_INTERRUPTED;
+		return 0;
+	}
+
+	for (;;) {
+		r = load_frame(c, as, regs);
+		if (r)
+			return r;
+		sysmsg_post(as, ST_RESUME);
+		r = sysmsg_wait(as, ST_TRAPPED);
+		if (r == -ESRCH) {
+			stop->reason = STOP_DEAD;
+			return 0;
+		}
+		r = read_trap(as, &t);
+		if (r)
+			return r;
+		memcpy(c->frame, t.gregs, sizeof(c->frame));
+		gregs_to_regs(t.gregs, regs);
+		regs->fs_base = c->cur_fs;
+		regs->gs_base = c->cur_gs;
+
+		if (t.signo == SIGSYS && t.si.si_code == 1 /* SYS_SECCOMP */) {
+			stop->reason = STOP_SYSCALL;
+			regs->orig_rax = (uint64_t)(uint32_t)t.si.si_syscall;
+			return 0;
+		}
+		if (t.signo == STUB_INTERRUPT_SIG && t.si.si_code == SI_USER &&
+		    t.si.si_pid == getpid()) {
+			if (!atomic_exchange(&c->interrupt, 0))
+				continue; /* stale signal: resume silently */
+			stop->reason = STOP_INTERRUPTED;
+			return 0;
+		}
+		stop->signo = t.signo;
+		if (stub_is_fault_signal(t.signo) && t.si.si_code > 0) {
+			stop->reason = STOP_FAULT;
+			stop->si_code = t.si.si_code;
+			stop->addr = (uint64_t)t.si.si_addr;
+			stop->trapno = (uint64_t)t.gregs[REG_TRAPNO];
+			if (stop->trapno == 14) {
+				/* x86 page-fault error code: bit 1 write,
+				 * bit 4 instruction fetch. */
+				uint64_t err = (uint64_t)t.gregs[REG_ERR];
+
+				stop->access = (err & 2)    ? PROT_WRITE
+					       : (err & 16) ? PROT_EXEC
+							    : PROT_READ;
+			}
+		} else {
+			stop->reason = STOP_SIGNAL;
+		}
+		return 0;
+	}
+}
+
+static void st_ctx_interrupt(struct platform_ctx *bc)
+{
+	struct systrap_ctx *c = to_ctx(bc);
+	struct systrap_as *as = to_as(bc->as);
+
+	/* Flag first, then the signal: ctx_switch either consumes the flag
+	 * before resuming or the stub traps with the signal; a signal whose
+	 * flag was already consumed is dropped as stale. */
+	atomic_store(&c->interrupt, 1);
+	syscall(SYS_pidfd_send_signal, as->pidfd, STUB_INTERRUPT_SIG, NULL, 0);
+}
+
+static int st_ctx_cputime(struct platform_ctx *ctx, uint64_t *ns)
+{
+	struct systrap_as *as = (struct systrap_as *)ctx->as;
+
+	return stub_cputime(as->pid, ns);
+}
+
+const struct platform_ops platform_systrap_ops = {
+	.name = "systrap",
+	.user_max = st_user_max,
+	.init = st_init,
+	.destroy = st_destroy,
+	.as_new = st_as_new,
+	.as_release = st_as_release,
+	.as_map = st_as_map,
+	.as_unmap = st_as_unmap,
+	.as_protect = st_as_protect,
+	.ctx_new = st_ctx_new,
+	.ctx_release = st_ctx_release,
+	.ctx_switch = st_ctx_switch,
+	.ctx_interrupt = st_ctx_interrupt,
+	.ctx_cputime = st_ctx_cputime,
+};

@@ -1,0 +1,1811 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Address spaces: VMAs, the sentry page table, demand paging, mmap(2) and
+ * friends, and the copy helpers that are the sentry's EFAULT boundary.
+ *
+ * Locks, in order: mm->lock (every public function takes it, the static
+ * helpers expect it held) -> mobj->lock (a shared memory object, possibly
+ * used by several mms later) -> the memfile allocator lock. vfs_pread() is
+ * called with mm->lock held, as Linux reads a file page with mmap_lock held
+ * during a fault.
+ *
+ * References:
+ *  - each present PTE holds one reference on its frame;
+ *  - a VMA holds a reference on its file (vfs_file_get) and on its mobj;
+ *  - a mobj holds one reference on each of its frames and on its file.
+ *
+ * Platform: the platform address space only ever maps pages whose PTE has
+ * PTE_MAPPED, with the PROT_* stored in the PTE. mm_fault() maps pages; the
+ * copy helpers populate the sentry page table only (they may run on a thread
+ * that must not drive the platform), so the workload's first access to such
+ * a page costs one fault that just maps it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "cvisor/log.h"
+#include "cvisor/mm.h"
+#include "cvisor/util.h"
+#include "cvisor/vfs.h"
+#include "mm_impl.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE 0x03
+#endif
+#ifndef MAP_UNINITIALIZED
+#define MAP_UNINITIALIZED 0x4000000
+#endif
+#ifndef MAP_SYNC
+#define MAP_SYNC 0x80000
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+#define MAP_HUGE_2MB_ (21 << MAP_HUGE_SHIFT)
+#define MAP_HUGE_1GB_ (30 << MAP_HUGE_SHIFT)
+
+/* Flags Linux accepts with MAP_SHARED_VALIDATE (include/linux/mman.h,
+ * LEGACY_MAP_MASK), plus MAP_FIXED_NOREPLACE which we understand. */
+#define MAP_VALID_MASK                                                         \
+	(MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | \
+	 MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED |     \
+	 MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK |             \
+	 MAP_HUGETLB | MAP_32BIT | MAP_HUGE_2MB_ | MAP_HUGE_1GB_ |             \
+	 MAP_FIXED_NOREPLACE)
+
+/* Linux's default vm.mmap_min_addr: nothing is mapped below it. */
+#define MM_MIN_ADDR 0x10000ULL
+/* vm.max_map_count default. */
+#define MM_MAX_VMAS 65530
+/* Gap between the stack top and the mmap base: Linux's minimum MIN_GAP
+ * (arch/x86/mm/mmap.c) keeps room for the stack to grow. */
+#define MM_STACK_GAP (128ULL << 20)
+/* Pages populated and mapped per fault (aligned block around the address). */
+#define FAULT_AROUND_PAGES 16
+/* MAP_32BIT window on x86-64 (arch/x86/kernel/sys_x86_64.c). */
+#define MAP32_BEGIN 0x40000000ULL
+#define MAP32_END 0x80000000ULL
+
+/* VMA flags of our own, beside MAP_SHARED/MAP_PRIVATE/MAP_GROWSDOWN. */
+#define VMA_DONTFORK (1 << 28)
+#define VMA_WIPEONFORK (1 << 29)
+#define VMA_KEEP_FLAGS (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN | \
+			VMA_DONTFORK | VMA_WIPEONFORK)
+
+/*
+ * A shared memory object: the pages of a MAP_SHARED mapping (anonymous, or a
+ * file's contents as loaded into the sandbox). Kept apart from the VMA so that
+ * fork() and mremap() can share it between mappings and address spaces.
+ *
+ * Gap: for a file, the object is per mmap() call, not per inode. Pages are
+ * read from the file on first touch; writes are not written back (no msync)
+ * and two separate mmap() calls of one file do not see each other's writes.
+ * That needs a page cache in vfs/ that mobj can point at.
+ */
+struct mobj {
+	pthread_mutex_t lock;
+	int refs;		/* atomic */
+	uint64_t npages;
+	uint64_t *frames;	/* frame offset | 1, or 0 when not populated */
+	struct file *file;	/* contents come from here (NULL: zero) */
+	uint64_t file_off;	/* file offset of page 0 */
+};
+
+struct vma {
+	uint64_t start, end;
+	int prot;		/* PROT_READ|WRITE|EXEC */
+	int maxprot;		/* what mprotect may grant (VM_MAY*) */
+	int flags;		/* VMA_KEEP_FLAGS subset */
+	struct file *file;	/* private file mapping: referenced */
+	uint64_t off;		/* file offset of start */
+	struct mobj *obj;	/* shared mapping: referenced */
+	uint64_t pgoff;		/* obj page index of start */
+};
+
+struct mm {
+	pthread_mutex_t lock;
+	struct memfile *mf;
+	struct platform *p;
+	struct platform_as *as;
+	struct vma **vmas;	/* sorted by start, non-overlapping */
+	size_t nvmas, cap;
+	struct pt pt;
+	uint64_t user_max, stack_top, mmap_base;
+	uint64_t brk_start, brk;
+	uint64_t start_stack;
+};
+
+/* ---- small helpers ---- */
+
+/* What the hardware grants for prot on x86: write and exec imply read. */
+static int eff_prot(int prot)
+{
+	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
+	if (prot & (PROT_WRITE | PROT_EXEC))
+		prot |= PROT_READ;
+	return prot;
+}
+
+static const struct platform_ops *pops(struct mm *mm)
+{
+	return mm->p->ops;
+}
+
+static void mobj_put(struct memfile *mf, struct mobj *o)
+{
+	if (!o || __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	for (uint64_t i = 0; i < o->npages; i++)
+		if (o->frames[i])
+			memfile_frame_put(mf, o->frames[i] & PAGE_MASK);
+	if (o->file)
+		vfs_file_put(o->file);
+	pthread_mutex_destroy(&o->lock);
+	free(o->frames);
+	free(o);
+}
+
+static struct mobj *mobj_new(uint64_t npages, struct file *file,
+			     uint64_t file_off)
+{
+	struct mobj *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->frames = calloc(npages ? npages : 1, sizeof(uint64_t));
+	if (!o->frames) {
+		free(o);
+		return NULL;
+	}
+	pthread_mutex_init(&o->lock, NULL);
+	o->refs = 1;
+	o->npages = npages;
+	if (file) {
+		vfs_file_get(file);
+		o->file = file;
+		o->file_off = file_off;
+	}
+	return o;
+}
+
+/* Grow a shared object to npages (mremap of a shared mapping). Linux keeps
+ * the shmem size and raises SIGBUS past it; growing is kinder and simple. */
+static int mobj_grow(struct mobj *o, uint64_t npages)
+{
+	uint64_t *f;
+	int err = 0;
+
+	pthread_mutex_lock(&o->lock);
+	if (npages > o->npages) {
+		f = realloc(o->frames, npages * sizeof(uint64_t));
+		if (!f) {
+			err = -ENOMEM;
+		} else {
+			memset(f + o->npages, 0,
+			       (npages - o->npages) * sizeof(uint64_t));
+			o->frames = f;
+			o->npages = npages;
+		}
+	}
+	pthread_mutex_unlock(&o->lock);
+	return err;
+}
+
+/* Read file contents at off into sentry memory; the rest stays zero (the
+ * frames are fresh). Past EOF there is nothing to read: Linux would raise
+ * SIGBUS for whole pages beyond EOF, we give zeroes (simplification). */
+static int fill_from_file(struct file *f, void *dst, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = vfs_pread(f, (char *)dst + done, len - done,
+				      off + done);
+
+		if (r < 0) {
+			if (r == -EINTR)
+				continue;
+			return (int)r;
+		}
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+/* ---- VMA array ---- */
+
+/* Index of the first VMA with end > addr (nvmas if none). */
+static size_t vma_lower(struct mm *mm, uint64_t addr)
+{
+	size_t lo = 0, hi = mm->nvmas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mm->vmas[mid]->end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct vma *vma_find(struct mm *mm, uint64_t addr)
+{
+	size_t i = vma_lower(mm, addr);
+
+	if (i < mm->nvmas && mm->vmas[i]->start <= addr)
+		return mm->vmas[i];
+	return NULL;
+}
+
+/* Is any of [start, end) mapped? */
+static bool range_used(struct mm *mm, uint64_t start, uint64_t end)
+{
+	size_t i = vma_lower(mm, start);
+
+	return i < mm->nvmas && mm->vmas[i]->start < end;
+}
+
+static int vma_array_reserve(struct mm *mm, size_t extra)
+{
+	struct vma **n;
+	size_t cap;
+
+	if (mm->nvmas + extra > MM_MAX_VMAS)
+		return -ENOMEM;
+	if (mm->nvmas + extra <= mm->cap)
+		return 0;
+	cap = MAX(mm->cap * 2, mm->nvmas + extra + 16);
+	n = realloc(mm->vmas, cap * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	mm->vmas = n;
+	mm->cap = cap;
+	return 0;
+}
+
+/* Insert at sorted position; the caller reserved room. */
+static void vma_insert(struct mm *mm, struct vma *v)
+{
+	size_t i = vma_lower(mm, v->start);
+
+	memmove(&mm->vmas[i + 1], &mm->vmas[i],
+		(mm->nvmas - i) * sizeof(*mm->vmas));
+	mm->vmas[i] = v;
+	mm->nvmas++;
+}
+
+static void vma_free(struct mm *mm, struct vma *v)
+{
+	if (v->file)
+		vfs_file_put(v->file);
+	mobj_put(mm->mf, v->obj);
+	free(v);
+}
+
+static void vma_remove_at(struct mm *mm, size_t i)
+{
+	struct vma *v = mm->vmas[i];
+
+	memmove(&mm->vmas[i], &mm->vmas[i + 1],
+		(mm->nvmas - i - 1) * sizeof(*mm->vmas));
+	mm->nvmas--;
+	vma_free(mm, v);
+}
+
+static struct vma *vma_clone(const struct vma *v)
+{
+	struct vma *n = malloc(sizeof(*n));
+
+	if (!n)
+		return NULL;
+	*n = *v;
+	if (n->file)
+		vfs_file_get(n->file);
+	if (n->obj)
+		__atomic_add_fetch(&n->obj->refs, 1, __ATOMIC_RELAXED);
+	return n;
+}
+
+/* Split the VMA at index i at addr (strictly inside it): [start, addr) stays
+ * at i, [addr, end) is inserted at i + 1. */
+static int vma_split(struct mm *mm, size_t i, uint64_t addr)
+{
+	struct vma *v = mm->vmas[i], *n;
+	int err = vma_array_reserve(mm, 1);
+
+	if (err)
+		return err;
+	n = vma_clone(v);
+	if (!n)
+		return -ENOMEM;
+	n->start = addr;
+	if (n->file)
+		n->off += addr - v->start;
+	if (n->obj)
+		n->pgoff += (addr - v->start) >> PAGE_SHIFT;
+	v->end = addr;
+	memmove(&mm->vmas[i + 2], &mm->vmas[i + 1],
+		(mm->nvmas - i - 1) * sizeof(*mm->vmas));
+	mm->vmas[i + 1] = n;
+	mm->nvmas++;
+	return 0;
+}
+
+/* Split VMAs so that start and end fall on VMA boundaries. */
+static int vma_isolate(struct mm *mm, uint64_t start, uint64_t end)
+{
+	size_t i = vma_lower(mm, start);
+	int err;
+
+	if (i < mm->nvmas && mm->vmas[i]->start < start) {
+		err = vma_split(mm, i, start);
+		if (err)
+			return err;
+	}
+	i = vma_lower(mm, end);
+	if (i < mm->nvmas && mm->vmas[i]->start < end)
+		return vma_split(mm, i, end);
+	return 0;
+}
+
+static bool vma_mergeable(const struct vma *a, const struct vma *b)
+{
+	if (a->end != b->start || a->prot != b->prot ||
+	    a->maxprot != b->maxprot || a->flags != b->flags ||
+	    a->file != b->file || a->obj != b->obj)
+		return false;
+	if (a->file && a->off + (a->end - a->start) != b->off)
+		return false;
+	if (a->obj && a->pgoff + ((a->end - a->start) >> PAGE_SHIFT) != b->pgoff)
+		return false;
+	return true;
+}
+
+/* Merge compatible neighbours of [start, end), as Linux's vma_merge keeps
+ * the VMA count low (brk growth, mprotect back and forth). */
+static void vma_merge_range(struct mm *mm, uint64_t start, uint64_t end)
+{
+	size_t i = vma_lower(mm, start);
+
+	if (i > 0)
+		i--;
+	while (i + 1 < mm->nvmas && mm->vmas[i]->start <= end) {
+		struct vma *a = mm->vmas[i], *b = mm->vmas[i + 1];
+
+		if (vma_mergeable(a, b)) {
+			a->end = b->end;
+			vma_remove_at(mm, i + 1);
+		} else {
+			i++;
+		}
+	}
+}
+
+/* ---- page table and platform ---- */
+
+/* Accumulates a run of contiguous pages for one platform call. */
+struct run {
+	uint64_t start, end;	/* virtual range */
+	uint64_t off;		/* frame of start (for as_map) */
+	int prot;
+};
+
+struct clear_ctx {
+	struct mm *mm;
+	struct run r;
+};
+
+static void unmap_run(struct mm *mm, struct run *r)
+{
+	int err;
+
+	if (r->start == r->end)
+		return;
+	err = pops(mm)->as_unmap(mm->as, r->start, r->end - r->start);
+	if (err)
+		log_err("mm: platform unmap %#" PRIx64 "+%#" PRIx64 ": %d",
+			r->start, r->end - r->start, err);
+	r->start = r->end = 0;
+}
+
+static uint64_t clear_fn(void *p, uint64_t va, uint64_t pte)
+{
+	struct clear_ctx *c = p;
+
+	if (pte & PTE_MAPPED) {
+		if (c->r.end != va) {
+			unmap_run(c->mm, &c->r);
+			c->r.start = va;
+		}
+		c->r.end = va + PAGE_SIZE;
+	}
+	memfile_frame_put(c->mm->mf, pte_frame(pte));
+	return 0;
+}
+
+/* Drop every page of [start, end): unmap it from the platform (before the
+ * frame can be reused) and release the frame. */
+static void range_clear(struct mm *mm, uint64_t start, uint64_t end)
+{
+	struct clear_ctx c = { .mm = mm };
+
+	/* Unmap before the frames go back to the allocator: collect first. */
+	pt_update(&mm->pt, start, end, clear_fn, &c);
+	unmap_run(mm, &c.r);
+}
+
+static void protect_run(struct mm *mm, struct run *r)
+{
+	int err;
+
+	if (r->start == r->end)
+		return;
+	err = pops(mm)->as_protect(mm->as, r->start, r->end - r->start,
+				   r->prot);
+	if (err)
+		log_err("mm: platform protect %#" PRIx64 "+%#" PRIx64 ": %d",
+			r->start, r->end - r->start, err);
+	r->start = r->end = 0;
+}
+
+static uint64_t protect_fn(void *p, uint64_t va, uint64_t pte)
+{
+	struct clear_ctx *c = p;
+
+	if (!(pte & PTE_MAPPED) || pte_prot(pte) == c->r.prot)
+		return pte;
+	if (c->r.end != va) {
+		protect_run(c->mm, &c->r);
+		c->r.start = va;
+	}
+	c->r.end = va + PAGE_SIZE;
+	return (pte & ~PTE_PROT_MASK) | ((uint64_t)c->r.prot << PTE_PROT_SHIFT);
+}
+
+static void range_protect(struct mm *mm, uint64_t start, uint64_t end,
+			  int prot)
+{
+	struct clear_ctx c = { .mm = mm, .r.prot = prot };
+
+	pt_update(&mm->pt, start, end, protect_fn, &c);
+	protect_run(mm, &c.r);
+}
+
+/* Drop the VMAs and pages of [start, end) (page aligned, no overflow). */
+static int do_unmap(struct mm *mm, uint64_t start, uint64_t end)
+{
+	size_t i;
+	int err;
+
+	if (!range_used(mm, start, end))
+		return 0;
+	/* Splitting may need memory; fail before changing anything. Linux
+	 * can fail munmap with ENOMEM the same way (map count). */
+	err = vma_isolate(mm, start, end);
+	if (err)
+		return err;
+	i = vma_lower(mm, start);
+	while (i < mm->nvmas && mm->vmas[i]->start < end)
+		vma_remove_at(mm, i);
+	range_clear(mm, start, end);
+	return 0;
+}
+
+/* Get the frame for page va of a shared VMA, with a new reference for the
+ * caller's PTE. */
+static int64_t mobj_frame(struct mm *mm, struct vma *v, uint64_t va)
+{
+	struct mobj *o = v->obj;
+	uint64_t idx = v->pgoff + ((va - v->start) >> PAGE_SHIFT);
+	int64_t off;
+	int err;
+
+	pthread_mutex_lock(&o->lock);
+	if (idx >= o->npages) {
+		pthread_mutex_unlock(&o->lock);
+		return -EFAULT;
+	}
+	if (o->frames[idx]) {
+		off = (int64_t)(o->frames[idx] & PAGE_MASK);
+	} else {
+		off = memfile_alloc(mm->mf);
+		if (off < 0) {
+			pthread_mutex_unlock(&o->lock);
+			return off;
+		}
+		if (o->file) {
+			err = fill_from_file(o->file,
+					     memfile_ptr(mm->mf, (uint64_t)off),
+					     PAGE_SIZE,
+					     o->file_off + (idx << PAGE_SHIFT));
+			if (err) {
+				memfile_frame_put(mm->mf, (uint64_t)off);
+				pthread_mutex_unlock(&o->lock);
+				return -EFAULT;
+			}
+		}
+		o->frames[idx] = (uint64_t)off | 1;
+	}
+	memfile_frame_get(mm->mf, (uint64_t)off);
+	pthread_mutex_unlock(&o->lock);
+	return off;
+}
+
+/* A failed file read: drop the (not yet mapped) pages of the run so the
+ * next touch tries again instead of seeing zeroes. */
+static int fill_run(struct mm *mm, struct vma *v, uint64_t va, uint64_t off,
+		    uint64_t len)
+{
+	if (!fill_from_file(v->file, memfile_ptr(mm->mf, off), len,
+			    v->off + (va - v->start)))
+		return 0;
+	range_clear(mm, va, va + len);
+	return -EFAULT;
+}
+
+/*
+ * Make [start, end) (inside VMA v) present in the sentry page table. Private
+ * file pages are read in runs of contiguous frames so a fault-around costs
+ * one pread. Returns 0 or -ENOMEM/-EFAULT; pages done before a failure stay,
+ * pages whose file read failed are dropped again.
+ */
+static int populate(struct mm *mm, struct vma *v, uint64_t start, uint64_t end)
+{
+	uint64_t run_va = 0, run_off = 0, run_len = 0;
+	int err = 0;
+
+	for (uint64_t va = start; va < end; va += PAGE_SIZE) {
+		int64_t off;
+
+		if (pt_get(&mm->pt, va) & PTE_PRESENT)
+			continue;
+		if (v->obj)
+			off = mobj_frame(mm, v, va);
+		else
+			off = memfile_alloc(mm->mf);
+		if (off < 0) {
+			err = (int)off;
+			break;
+		}
+		err = pt_set(&mm->pt, va, (uint64_t)off | PTE_PRESENT);
+		if (err) {
+			memfile_frame_put(mm->mf, (uint64_t)off);
+			break;
+		}
+		if (!v->file)
+			continue;
+		if (run_len && va == run_va + run_len &&
+		    (uint64_t)off == run_off + run_len) {
+			run_len += PAGE_SIZE;
+			continue;
+		}
+		if (run_len && fill_run(mm, v, run_va, run_off, run_len))
+			err = -EFAULT;
+		/* This page starts the next run (filled, or dropped on a
+		 * read error, below when we stop). */
+		run_va = va;
+		run_off = (uint64_t)off;
+		run_len = PAGE_SIZE;
+		if (err)
+			break;
+	}
+	if (run_len && fill_run(mm, v, run_va, run_off, run_len))
+		err = -EFAULT;
+	return err;
+}
+
+struct map_ctx {
+	struct mm *mm;
+	struct run r;
+	int err;
+};
+
+static void map_run(struct map_ctx *c)
+{
+	int err;
+
+	if (c->r.start == c->r.end)
+		return;
+	err = pops(c->mm)->as_map(c->mm->as, c->r.start, c->r.end - c->r.start,
+				  c->r.prot, c->r.off);
+	if (err) {
+		/* The PTEs were already marked mapped; the platform maps
+		 * nothing extra on failure, and unmapping a range that is
+		 * not mapped is harmless. */
+		log_err("mm: platform map %#" PRIx64 "+%#" PRIx64 ": %d",
+			c->r.start, c->r.end - c->r.start, err);
+		c->err = err;
+	}
+	c->r.start = c->r.end = 0;
+}
+
+static uint64_t map_fn(void *p, uint64_t va, uint64_t pte)
+{
+	struct map_ctx *c = p;
+
+	if (!(pte & PTE_PRESENT) || (pte & PTE_MAPPED))
+		return pte;
+	if (c->r.end != va ||
+	    pte_frame(pte) != c->r.off + (c->r.end - c->r.start)) {
+		map_run(c);
+		c->r.start = va;
+		c->r.off = pte_frame(pte);
+	}
+	c->r.end = va + PAGE_SIZE;
+	return (pte & ~PTE_PROT_MASK) | PTE_MAPPED |
+	       ((uint64_t)c->r.prot << PTE_PROT_SHIFT);
+}
+
+/* Map the present-but-unmapped pages of [start, end) (one VMA) into the
+ * platform, one as_map per run of contiguous frames. */
+static int map_range(struct mm *mm, struct vma *v, uint64_t start,
+		     uint64_t end)
+{
+	struct map_ctx c = { .mm = mm, .r.prot = v->prot };
+
+	pt_update(&mm->pt, start, end, map_fn, &c);
+	map_run(&c);
+	return c.err;
+}
+
+/* Populate and map the fault-around block of va inside v. va itself must
+ * succeed; neighbours are best effort. */
+static int fault_in(struct mm *mm, struct vma *v, uint64_t va)
+{
+	uint64_t blk = FAULT_AROUND_PAGES * PAGE_SIZE;
+	uint64_t start = MAX(v->start, va & ~(blk - 1));
+	uint64_t end = MIN(v->end, (va & ~(blk - 1)) + blk);
+	int err;
+
+	/* Ascending order, so fresh frames come out contiguous and the
+	 * block needs one as_map. */
+	if (populate(mm, v, start, end) &&
+	    !(pt_get(&mm->pt, va) & PTE_PRESENT)) {
+		err = populate(mm, v, va, va + PAGE_SIZE);
+		if (err)
+			return err;
+	}
+	return map_range(mm, v, start, end);
+}
+
+int mm_fault(struct mm *mm, uint64_t addr, int access)
+{
+	uint64_t va = PAGE_ALIGN_DOWN(addr), pte;
+	struct vma *v;
+	int err = -EFAULT;
+
+	pthread_mutex_lock(&mm->lock);
+	v = addr < mm->user_max ? vma_find(mm, addr) : NULL;
+	if (!v)
+		goto out;
+	access &= PROT_READ | PROT_WRITE | PROT_EXEC;
+	/* Present but not allowed: a real protection fault (SIGSEGV). */
+	if (access & ~eff_prot(v->prot))
+		goto out;
+	if (!access && !eff_prot(v->prot))
+		goto out;
+	pte = pt_get(&mm->pt, va);
+	if ((pte & PTE_MAPPED) && pte_prot(pte) == v->prot) {
+		/* The platform already maps the page with the VMA's
+		 * protection. If it could not tell the access, this was a
+		 * protection fault (say a write to a read-only page): SIGSEGV,
+		 * else the workload would fault here forever. With a known,
+		 * allowed access it is spurious (a platform that lost the
+		 * mapping): map the page again. */
+		if (!access)
+			goto out;
+		log_debug("mm: spurious fault at %#" PRIx64, addr);
+		pt_set(&mm->pt, va, pte & ~PTE_MAPPED);
+	}
+	err = fault_in(mm, v, va);
+	if (err)
+		err = -EFAULT;
+out:
+	pthread_mutex_unlock(&mm->lock);
+	return err;
+}
+
+/* ---- placement ---- */
+
+/* Highest free gap of len bytes inside [lo, hi). */
+static int64_t find_gap_topdown(struct mm *mm, uint64_t len, uint64_t lo,
+				uint64_t hi)
+{
+	size_t i = vma_lower(mm, hi);
+	uint64_t top = hi;
+
+	if (hi < lo || hi - lo < len)
+		return -ENOMEM;
+	/* Walk gaps downwards: the gap below vmas[i] ends at its start. */
+	for (;;) {
+		uint64_t gap_end = top, gap_start;
+
+		if (i < mm->nvmas && mm->vmas[i]->start < gap_end)
+			gap_end = mm->vmas[i]->start;
+		gap_start = i > 0 ? mm->vmas[i - 1]->end : 0;
+		gap_start = MAX(gap_start, lo);
+		if (gap_end > gap_start && gap_end - gap_start >= len)
+			return (int64_t)(gap_end - len);
+		if (i == 0 || mm->vmas[i - 1]->end <= lo)
+			return -ENOMEM;
+		top = mm->vmas[i - 1]->start;
+		i--;
+	}
+}
+
+/* Lowest free gap of len bytes inside [lo, hi). */
+static int64_t find_gap_bottomup(struct mm *mm, uint64_t len, uint64_t lo,
+				 uint64_t hi)
+{
+	size_t i = vma_lower(mm, lo);
+	uint64_t cur = lo;
+
+	for (;;) {
+		uint64_t gap_end = i < mm->nvmas ? MIN(mm->vmas[i]->start, hi) : hi;
+
+		if (gap_end > cur && gap_end - cur >= len)
+			return (int64_t)cur;
+		if (i >= mm->nvmas || mm->vmas[i]->end >= hi)
+			return -ENOMEM;
+		cur = MAX(cur, mm->vmas[i]->end);
+		i++;
+	}
+}
+
+/* Linux's get_unmapped_area for the non-fixed case: the hint if free, else
+ * top-down below mmap_base, else bottom-up over everything. */
+static int64_t get_unmapped_area(struct mm *mm, uint64_t hint, uint64_t len,
+				 int flags)
+{
+	int64_t a;
+
+	if (len > mm->user_max - MM_MIN_ADDR)
+		return -ENOMEM;
+	if (flags & MAP_32BIT)
+		return find_gap_bottomup(mm, len, MAP32_BEGIN, MAP32_END);
+	if (hint) {
+		hint = PAGE_ALIGN_UP(hint);
+		if (hint >= MM_MIN_ADDR && hint <= mm->user_max - len &&
+		    !range_used(mm, hint, hint + len))
+			return (int64_t)hint;
+	}
+	a = find_gap_topdown(mm, len, MM_MIN_ADDR, mm->mmap_base);
+	if (a < 0)
+		a = find_gap_bottomup(mm, len, MM_MIN_ADDR, mm->user_max);
+	return a;
+}
+
+/* ---- mmap ---- */
+
+static struct vma *vma_new(uint64_t start, uint64_t end, int prot,
+			   int maxprot, int flags)
+{
+	struct vma *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v->start = start;
+	v->end = end;
+	v->prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+	v->maxprot = maxprot;
+	/* Only the mapping type and growsdown come from mmap's flags; unknown
+	 * bits from the workload must not alias our VMA_* flags. */
+	v->flags = flags & (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN);
+	return v;
+}
+
+int64_t mm_mmap_file(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		     int flags, struct file *file, uint64_t off, int maxprot)
+{
+	int type = flags & MAP_TYPE;
+	bool shared = type == MAP_SHARED || type == MAP_SHARED_VALIDATE;
+	struct vma *v = NULL;
+	int64_t res;
+	int err;
+
+	if (flags & MAP_ANONYMOUS)
+		file = NULL;
+	/* ksys_mmap_pgoff/do_mmap checks. */
+	if (type == MAP_SHARED_VALIDATE) {
+		if (!file)
+			return -EINVAL; /* anon: only MAP_SHARED/PRIVATE */
+		if (flags & ~MAP_VALID_MASK)
+			return -EOPNOTSUPP; /* includes MAP_SYNC: no DAX */
+	} else if (type != MAP_SHARED && type != MAP_PRIVATE) {
+		return -EINVAL;
+	}
+	if (off & ~PAGE_MASK)
+		return -EINVAL;
+	if (flags & MAP_HUGETLB)
+		/* No hugetlbfs: Linux gives EINVAL for a regular file and
+		 * ENOMEM when no huge pages are reserved. */
+		return file ? -EINVAL : -ENOMEM;
+	if (!len)
+		return -EINVAL;
+	if (shared && !file && (flags & MAP_GROWSDOWN))
+		return -EINVAL;
+	len = PAGE_ALIGN_UP(len);
+	if (!len)
+		return -ENOMEM;
+	if (file && off + len < off)
+		return -EOVERFLOW;
+	if (flags & MAP_FIXED_NOREPLACE)
+		flags |= MAP_FIXED;
+
+	pthread_mutex_lock(&mm->lock);
+	if (flags & MAP_FIXED) {
+		if (addr & ~PAGE_MASK) {
+			res = -EINVAL;
+			goto out;
+		}
+		if (len > mm->user_max || addr > mm->user_max - len) {
+			res = -ENOMEM;
+			goto out;
+		}
+		if (addr < MM_MIN_ADDR) {
+			/* mmap_min_addr without CAP_SYS_RAWIO. */
+			res = -EPERM;
+			goto out;
+		}
+		if ((flags & MAP_FIXED_NOREPLACE) &&
+		    range_used(mm, addr, addr + len)) {
+			res = -EEXIST;
+			goto out;
+		}
+	} else {
+		res = get_unmapped_area(mm, addr, len, flags);
+		if (res < 0)
+			goto out;
+		addr = (uint64_t)res;
+	}
+
+	err = vma_array_reserve(mm, 3); /* new VMA + splits of old ones */
+	if (err) {
+		res = err;
+		goto out;
+	}
+	v = vma_new(addr, addr + len, prot, maxprot,
+		    (shared ? MAP_SHARED : MAP_PRIVATE) | (flags & ~MAP_TYPE));
+	if (!v) {
+		res = -ENOMEM;
+		goto out;
+	}
+	if (shared) {
+		/* MAP_SHARED anonymous or file: pages live in a shared
+		 * object (see struct mobj). */
+		v->obj = mobj_new(len >> PAGE_SHIFT, file, off);
+		if (!v->obj) {
+			free(v);
+			res = -ENOMEM;
+			goto out;
+		}
+	} else if (file) {
+		vfs_file_get(file);
+		v->file = file;
+		v->off = off;
+	}
+	if (flags & MAP_FIXED) {
+		err = do_unmap(mm, addr, addr + len);
+		if (err) {
+			vma_free(mm, v);
+			res = err;
+			goto out;
+		}
+	}
+	vma_insert(mm, v);
+	res = (int64_t)addr;
+	if (flags & MAP_POPULATE) {
+		/* Best effort, as in Linux (mm_populate ignores errors). */
+		for (uint64_t va = addr; va < addr + len;
+		     va += FAULT_AROUND_PAGES * PAGE_SIZE) {
+			uint64_t e = MIN(addr + len,
+					 va + FAULT_AROUND_PAGES * PAGE_SIZE);
+
+			if (populate(mm, v, va, e) || map_range(mm, v, va, e))
+				break;
+		}
+	}
+	vma_merge_range(mm, addr, addr + len);
+out:
+	pthread_mutex_unlock(&mm->lock);
+	return res;
+}
+
+int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot,
+		int flags, struct file *file, uint64_t off)
+{
+	return mm_mmap_file(mm, addr, len, prot, flags, file, off,
+			    PROT_READ | PROT_WRITE | PROT_EXEC);
+}
+
+int mm_munmap(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	int err;
+
+	/* mm/mmap.c do_vmi_munmap: EINVAL for unaligned, empty or
+	 * out-of-range; unmapping nothing is fine. */
+	if ((addr & ~PAGE_MASK) || !len)
+		return -EINVAL;
+	len = PAGE_ALIGN_UP(len);
+	if (!len)
+		return -EINVAL;
+	pthread_mutex_lock(&mm->lock);
+	if (len > mm->user_max || addr > mm->user_max - len)
+		err = -EINVAL;
+	else
+		err = do_unmap(mm, addr, addr + len);
+	pthread_mutex_unlock(&mm->lock);
+	return err;
+}
+
+int mm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
+{
+	uint64_t end, cur;
+	size_t i;
+	int err = 0;
+
+	/* mm/mprotect.c: PROT_GROWSDOWN/UP extend the range to the VMA
+	 * edge; we accept and ignore them on non-growing VMAs (EINVAL in
+	 * Linux when the VMA does not grow). */
+	if (addr & ~PAGE_MASK)
+		return -EINVAL;
+	if ((prot & (PROT_GROWSDOWN | PROT_GROWSUP)) ==
+	    (PROT_GROWSDOWN | PROT_GROWSUP))
+		return -EINVAL;
+	if (prot & PROT_GROWSUP)
+		return -EINVAL; /* no VM_GROWSUP on x86 */
+	prot &= ~PROT_GROWSDOWN;
+	/* arch_validate_prot: READ|WRITE|EXEC|SEM. */
+	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | 0x8))
+		return -EINVAL;
+	prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
+	if (!len)
+		return 0;
+	len = PAGE_ALIGN_UP(len);
+	end = addr + len;
+	if (!len || end <= addr)
+		return -ENOMEM;
+
+	pthread_mutex_lock(&mm->lock);
+	/* Like Linux, apply VMA by VMA from addr and stop with ENOMEM at the
+	 * first hole (earlier VMAs stay changed). */
+	cur = addr;
+	i = vma_lower(mm, addr);
+	if (i >= mm->nvmas || mm->vmas[i]->start > addr) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (cur < end) {
+		struct vma *v;
+		uint64_t e;
+
+		i = vma_lower(mm, cur);
+		if (i >= mm->nvmas || mm->vmas[i]->start > cur) {
+			err = -ENOMEM;
+			break;
+		}
+		v = mm->vmas[i];
+		if (prot & ~v->maxprot) {
+			err = -EACCES;
+			break;
+		}
+		e = MIN(end, v->end);
+		if (v->prot != prot) {
+			err = vma_isolate(mm, cur, e);
+			if (err)
+				break;
+			v = mm->vmas[vma_lower(mm, cur)];
+			v->prot = prot;
+			range_protect(mm, cur, e, prot);
+		}
+		cur = e;
+	}
+	vma_merge_range(mm, addr, cur);
+out:
+	pthread_mutex_unlock(&mm->lock);
+	return err;
+}
+
+/* Move the pages of [from, from+len) to [to, to+len): PTEs move, frames
+ * stay where they are (no copy), old platform mappings are removed and the
+ * new ones come on the next fault. */
+struct move_ctx {
+	struct mm *mm;
+	int64_t delta;
+	struct run r;
+};
+
+static uint64_t move_fn(void *p, uint64_t va, uint64_t pte)
+{
+	struct move_ctx *c = p;
+
+	if (pte & PTE_MAPPED) {
+		if (c->r.end != va) {
+			unmap_run(c->mm, &c->r);
+			c->r.start = va;
+		}
+		c->r.end = va + PAGE_SIZE;
+	}
+	/* Cannot fail: the destination tables were reserved. */
+	pt_set(&c->mm->pt, (uint64_t)((int64_t)va + c->delta),
+	       pte & ~(PTE_MAPPED | PTE_PROT_MASK));
+	return 0;
+}
+
+static int move_pages(struct mm *mm, uint64_t from, uint64_t to, uint64_t len)
+{
+	struct move_ctx c = { .mm = mm, .delta = (int64_t)(to - from) };
+	int err;
+
+	if (!len)
+		return 0;
+	err = pt_reserve(&mm->pt, to, to + len);
+	if (err)
+		return err;
+	pt_update(&mm->pt, from, from + len, move_fn, &c);
+	unmap_run(mm, &c.r);
+	return 0;
+}
+
+/* The VMA that holds all of [addr, addr+old_len) (vma_to_resize). */
+static struct vma *vma_to_resize(struct mm *mm, uint64_t addr, uint64_t old_len,
+				 int *err)
+{
+	struct vma *v = vma_find(mm, addr);
+
+	if (!v || old_len > v->end - addr) {
+		*err = -EFAULT;
+		return NULL;
+	}
+	/* old_len == 0 duplicates a shared mapping only. */
+	if (!old_len && !v->obj) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	return v;
+}
+
+/* move_vma: a new VMA at new_addr with v's attributes, the pages moved. */
+static int64_t move_vma(struct mm *mm, struct vma *v, uint64_t addr,
+			uint64_t old_len, uint64_t new_addr, uint64_t new_len,
+			bool dontunmap)
+{
+	struct vma *n;
+	int err;
+
+	err = vma_array_reserve(mm, 3);
+	if (err)
+		return err;
+	n = vma_clone(v);
+	if (!n)
+		return -ENOMEM;
+	n->start = new_addr;
+	n->end = new_addr + new_len;
+	if (n->file)
+		n->off += addr - v->start;
+	if (n->obj) {
+		n->pgoff += (addr - v->start) >> PAGE_SHIFT;
+		err = mobj_grow(n->obj, n->pgoff + (new_len >> PAGE_SHIFT));
+		if (err) {
+			vma_free(mm, n);
+			return err;
+		}
+	}
+	err = move_pages(mm, addr, new_addr, old_len);
+	if (err) {
+		vma_free(mm, n);
+		return err;
+	}
+	vma_insert(mm, n);
+	if (old_len && !dontunmap)
+		/* Pages are gone already; this removes the VMA. Splits
+		 * were reserved above, so it does not fail. */
+		do_unmap(mm, addr, addr + old_len);
+	vma_merge_range(mm, new_addr, new_addr + new_len);
+	return (int64_t)new_addr;
+}
+
+int64_t mm_mremap(struct mm *mm, uint64_t addr, uint64_t old_len,
+		  uint64_t new_len, int flags, uint64_t new_addr)
+{
+	struct vma *v;
+	int64_t res;
+	int err = 0;
+
+	/* mm/mremap.c argument checks, in its order. */
+	if (flags & ~(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP))
+		return -EINVAL;
+	if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE))
+		return -EINVAL;
+	if ((flags & MREMAP_DONTUNMAP) &&
+	    (!(flags & MREMAP_MAYMOVE) || old_len != new_len))
+		return -EINVAL;
+	if (addr & ~PAGE_MASK)
+		return -EINVAL;
+	old_len = PAGE_ALIGN_UP(old_len);
+	new_len = PAGE_ALIGN_UP(new_len);
+	if (!new_len)
+		return -EINVAL;
+
+	pthread_mutex_lock(&mm->lock);
+	if (old_len > mm->user_max || addr > mm->user_max - old_len) {
+		res = -EFAULT;
+		goto out;
+	}
+	if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
+		/* mremap_to */
+		if (flags & MREMAP_FIXED) {
+			if (new_addr & ~PAGE_MASK) {
+				res = -EINVAL;
+				goto out;
+			}
+			if (new_len > mm->user_max ||
+			    new_addr > mm->user_max - new_len ||
+			    new_addr < MM_MIN_ADDR) {
+				res = -EINVAL;
+				goto out;
+			}
+			if (addr + old_len > new_addr &&
+			    new_addr + new_len > addr) {
+				res = -EINVAL;
+				goto out;
+			}
+		}
+		v = vma_to_resize(mm, addr, old_len, &err);
+		if (!v) {
+			res = err;
+			goto out;
+		}
+		if ((flags & MREMAP_DONTUNMAP) && v->obj) {
+			/* Originally private anonymous only; keep it so. */
+			res = -EINVAL;
+			goto out;
+		}
+		if (flags & MREMAP_FIXED) {
+			err = do_unmap(mm, new_addr, new_addr + new_len);
+			if (err) {
+				res = err;
+				goto out;
+			}
+		}
+		if (old_len > new_len) {
+			err = do_unmap(mm, addr + new_len, addr + old_len);
+			if (err) {
+				res = err;
+				goto out;
+			}
+			old_len = new_len;
+		}
+		v = vma_to_resize(mm, addr, old_len, &err);
+		if (!v) {
+			res = err;
+			goto out;
+		}
+		if (!(flags & MREMAP_FIXED)) {
+			res = get_unmapped_area(mm, 0, new_len,
+						v->flags & MAP_SHARED);
+			if (res < 0)
+				goto out;
+			new_addr = (uint64_t)res;
+		}
+		res = move_vma(mm, v, addr, old_len, new_addr, new_len,
+			       flags & MREMAP_DONTUNMAP);
+		goto out;
+	}
+
+	if (old_len >= new_len) {
+		/* Shrink in place (also checks nothing else). */
+		res = do_unmap(mm, addr + new_len, addr + old_len);
+		if (!res)
+			res = (int64_t)addr;
+		goto out;
+	}
+	v = vma_to_resize(mm, addr, old_len, &err);
+	if (!v) {
+		res = err;
+		goto out;
+	}
+	/* Grow in place when the VMA ends at the old end and the space
+	 * after it is free. */
+	if (old_len && addr + old_len == v->end &&
+	    new_len <= mm->user_max - addr &&
+	    !range_used(mm, v->end, addr + new_len)) {
+		if (v->obj) {
+			err = mobj_grow(v->obj, v->pgoff + ((addr + new_len -
+							      v->start) >>
+							     PAGE_SHIFT));
+			if (err) {
+				res = err;
+				goto out;
+			}
+		}
+		v->end = addr + new_len;
+		vma_merge_range(mm, v->start, v->end);
+		res = (int64_t)addr;
+		goto out;
+	}
+	if (!(flags & MREMAP_MAYMOVE)) {
+		res = -ENOMEM;
+		goto out;
+	}
+	res = get_unmapped_area(mm, 0, new_len, v->flags & MAP_SHARED);
+	if (res >= 0)
+		res = move_vma(mm, v, addr, old_len, (uint64_t)res, new_len,
+			       false);
+out:
+	pthread_mutex_unlock(&mm->lock);
+	return res;
+}
+
+/* Drop the pages of [start, end) from a shared object (MADV_REMOVE). */
+static void mobj_punch(struct mm *mm, struct vma *v, uint64_t start,
+		       uint64_t end)
+{
+	struct mobj *o = v->obj;
+	uint64_t first = v->pgoff + ((start - v->start) >> PAGE_SHIFT);
+	uint64_t n = (end - start) >> PAGE_SHIFT;
+
+	pthread_mutex_lock(&o->lock);
+	for (uint64_t i = first; i < first + n && i < o->npages; i++) {
+		if (o->frames[i])
+			memfile_frame_put(mm->mf, o->frames[i] & PAGE_MASK);
+		o->frames[i] = 0;
+	}
+	pthread_mutex_unlock(&o->lock);
+}
+
+int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
+{
+	uint64_t end, cur;
+	int err = 0;
+
+	/* madvise_behavior_valid() */
+	switch (advice) {
+	case MADV_NORMAL:
+	case MADV_RANDOM:
+	case MADV_SEQUENTIAL:
+	case MADV_WILLNEED:
+	case MADV_DONTNEED:
+	case MADV_FREE:
+	case MADV_REMOVE:
+	case MADV_DONTFORK:
+	case MADV_DOFORK:
+	case MADV_MERGEABLE:
+	case MADV_UNMERGEABLE:
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+	case MADV_DONTDUMP:
+	case MADV_DODUMP:
+	case MADV_WIPEONFORK:
+	case MADV_KEEPONFORK:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+	case 22: /* MADV_POPULATE_READ */
+	case 23: /* MADV_POPULATE_WRITE */
+	case 24: /* MADV_DONTNEED_LOCKED */
+		break;
+	case MADV_HWPOISON:
+	case 101: /* MADV_SOFT_OFFLINE */
+		return -EPERM; /* CAP_SYS_ADMIN on the host only */
+	default:
+		return -EINVAL;
+	}
+	if (addr & ~PAGE_MASK)
+		return -EINVAL;
+	end = PAGE_ALIGN_UP(len);
+	if (len && !end)
+		return -EINVAL;
+	len = end;
+	end = addr + len;
+	if (end < addr)
+		return -EINVAL;
+	if (end == addr)
+		return 0;
+
+	pthread_mutex_lock(&mm->lock);
+	/* madvise_walk_vmas: apply to the mapped parts; a hole anywhere
+	 * gives ENOMEM at the end. */
+	cur = addr;
+	while (cur < end) {
+		size_t i = vma_lower(mm, cur);
+		struct vma *v;
+		uint64_t s, e;
+		int flag = 0;
+
+		if (i >= mm->nvmas || mm->vmas[i]->start >= end) {
+			err = -ENOMEM;
+			break;
+		}
+		v = mm->vmas[i];
+		if (v->start > cur)
+			err = -ENOMEM;
+		s = MAX(cur, v->start);
+		e = MIN(end, v->end);
+		cur = e;
+		switch (advice) {
+		case MADV_DONTNEED:
+		case 24:
+			/* Private: next touch gives zero or the file again.
+			 * Shared: the object keeps the data. */
+			range_clear(mm, s, e);
+			break;
+		case MADV_FREE:
+			if (v->obj || v->file) {
+				err = -EINVAL;
+				goto out;
+			}
+			range_clear(mm, s, e);
+			break;
+		case MADV_REMOVE:
+			if (!v->obj) {
+				err = -EINVAL;
+				goto out;
+			}
+			range_clear(mm, s, e);
+			mobj_punch(mm, v, s, e);
+			break;
+		case 22:
+		case 23: {
+			int need = advice == 22 ? PROT_READ : PROT_WRITE;
+
+			if (!(eff_prot(v->prot) & need)) {
+				err = -EFAULT;
+				goto out;
+			}
+			if (populate(mm, v, s, e)) {
+				err = -ENOMEM;
+				goto out;
+			}
+			break;
+		}
+		case MADV_DONTFORK:
+			flag = VMA_DONTFORK;
+			goto setflag;
+		case MADV_DOFORK:
+			flag = -VMA_DONTFORK;
+			goto setflag;
+		case MADV_WIPEONFORK:
+			if (v->obj || v->file) {
+				err = -EINVAL;
+				goto out;
+			}
+			flag = VMA_WIPEONFORK;
+			goto setflag;
+		case MADV_KEEPONFORK:
+			flag = -VMA_WIPEONFORK;
+setflag: {
+			int nf = flag > 0 ? v->flags | flag : v->flags & ~(-flag);
+
+			if (nf == v->flags)
+				break;
+			if (vma_isolate(mm, s, e)) {
+				err = -ENOMEM;
+				goto out;
+			}
+			mm->vmas[vma_lower(mm, s)]->flags = nf;
+			vma_merge_range(mm, s, e);
+			break;
+		}
+		default:
+			/* Hints (WILLNEED, COLD, HUGEPAGE, ...): no-op. */
+			break;
+		}
+	}
+out:
+	pthread_mutex_unlock(&mm->lock);
+	return err;
+}
+
+void mm_set_brk_start(struct mm *mm, uint64_t start)
+{
+	pthread_mutex_lock(&mm->lock);
+	mm->brk_start = mm->brk = PAGE_ALIGN_UP(start);
+	pthread_mutex_unlock(&mm->lock);
+}
+
+uint64_t mm_brk(struct mm *mm, uint64_t brk)
+{
+	uint64_t oldpg, newpg, res;
+	struct vma *v;
+
+	pthread_mutex_lock(&mm->lock);
+	res = mm->brk;
+	/* mm/mmap.c brk: below the start or unchanged -> current break. */
+	if (brk < mm->brk_start || brk > mm->user_max)
+		goto out;
+	oldpg = PAGE_ALIGN_UP(mm->brk);
+	newpg = PAGE_ALIGN_UP(brk);
+	if (newpg == oldpg) {
+		mm->brk = res = brk;
+		goto out;
+	}
+	if (brk < mm->brk) {
+		if (do_unmap(mm, newpg, oldpg) == 0)
+			mm->brk = res = brk;
+		goto out;
+	}
+	/* Grow: leave a guard page before the next mapping, as Linux's
+	 * check_brk_limits/find_vma_intersection(oldbrk, newbrk+PAGE_SIZE). */
+	if (newpg > mm->user_max - PAGE_SIZE ||
+	    range_used(mm, oldpg, newpg + PAGE_SIZE))
+		goto out;
+	if (vma_array_reserve(mm, 1))
+		goto out;
+	v = vma_new(oldpg, newpg, PROT_READ | PROT_WRITE,
+		    PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE);
+	if (!v)
+		goto out;
+	vma_insert(mm, v);
+	vma_merge_range(mm, oldpg, newpg);
+	mm->brk = res = brk;
+out:
+	pthread_mutex_unlock(&mm->lock);
+	return res;
+}
+
+/* ---- copies ---- */
+
+/*
+ * Walk [addr, addr+len) page by page with permission `need` (effective
+ * PROT_*), populating pages, and call fn on each sentry chunk. Stops at the
+ * first bad byte: returns the number of bytes done before it, so callers
+ * can tell "all" from "partial".
+ */
+typedef int (*chunk_fn)(void *ctx, void *p, size_t n);
+
+static size_t user_walk(struct mm *mm, uint64_t addr, size_t len, int need,
+			chunk_fn fn, void *ctx)
+{
+	struct vma *v = NULL;
+	size_t done = 0;
+
+	if (addr >= mm->user_max)
+		return 0;
+	len = MIN(len, mm->user_max - addr);
+	while (done < len) {
+		uint64_t va = addr + done;
+		uint64_t pg = PAGE_ALIGN_DOWN(va), pte;
+		size_t n = MIN(len - done, PAGE_SIZE - (va - pg));
+
+		if (!v || va >= v->end) {
+			v = vma_find(mm, va);
+			if (!v || (eff_prot(v->prot) & need) != need)
+				break;
+		}
+		pte = pt_get(&mm->pt, pg);
+		if (!(pte & PTE_PRESENT)) {
+			if (populate(mm, v, pg, pg + PAGE_SIZE))
+				break;
+			pte = pt_get(&mm->pt, pg);
+		}
+		if (fn(ctx, (char *)memfile_ptr(mm->mf, pte_frame(pte)) +
+				    (va - pg), n))
+			break;
+		done += n;
+	}
+	return done;
+}
+
+struct buf_ctx {
+	char *buf;
+};
+
+/* access_ok(): the whole range must lie below user_max, so an absurd
+ * length fails before anything is copied. */
+static bool access_ok(struct mm *mm, uint64_t addr, size_t len)
+{
+	return addr < mm->user_max && len <= mm->user_max - addr;
+}
+
+static int copy_in_fn(void *p, void *src, size_t n)
+{
+	struct buf_ctx *c = p;
+
+	memcpy(c->buf, src, n);
+	c->buf += n;
+	return 0;
+}
+
+static int copy_out_fn(void *p, void *dst, size_t n)
+{
+	struct buf_ctx *c = p;
+
+	memcpy(dst, c->buf, n);
+	c->buf += n;
+	return 0;
+}
+
+static int zero_fn(void *p UNUSED, void *dst, size_t n)
+{
+	memset(dst, 0, n);
+	return 0;
+}
+
+int mm_copy_in(struct mm *mm, void *dst, uint64_t src, size_t len)
+{
+	struct buf_ctx c = { .buf = dst };
+	size_t done;
+
+	if (!len)
+		return 0;
+	if (!access_ok(mm, src, len))
+		return -EFAULT;
+	pthread_mutex_lock(&mm->lock);
+	done = user_walk(mm, src, len, PROT_READ, copy_in_fn, &c);
+	pthread_mutex_unlock(&mm->lock);
+	return done == len ? 0 : -EFAULT;
+}
+
+int mm_copy_out(struct mm *mm, uint64_t dst, const void *src, size_t len)
+{
+	struct buf_ctx c = { .buf = (char *)src };
+	size_t done;
+
+	if (!len)
+		return 0;
+	if (!access_ok(mm, dst, len))
+		return -EFAULT;
+	/* copy_to_user into a read-only mapping is EFAULT in Linux too. */
+	pthread_mutex_lock(&mm->lock);
+	done = user_walk(mm, dst, len, PROT_WRITE, copy_out_fn, &c);
+	pthread_mutex_unlock(&mm->lock);
+	return done == len ? 0 : -EFAULT;
+}
+
+int mm_zero(struct mm *mm, uint64_t dst, size_t len)
+{
+	size_t done;
+
+	if (!len)
+		return 0;
+	if (!access_ok(mm, dst, len))
+		return -EFAULT;
+	pthread_mutex_lock(&mm->lock);
+	done = user_walk(mm, dst, len, PROT_WRITE, zero_fn, NULL);
+	pthread_mutex_unlock(&mm->lock);
+	return done == len ? 0 : -EFAULT;
+}
+
+struct str_ctx {
+	char *dst;
+	size_t len;	/* bytes copied */
+	bool found;
+};
+
+static int str_fn(void *p, void *src, size_t n)
+{
+	struct str_ctx *c = p;
+	char *nul = memchr(src, 0, n);
+	size_t k = nul ? (size_t)(nul - (char *)src) + 1 : n;
+
+	memcpy(c->dst + c->len, src, k);
+	c->len += k;
+	if (nul) {
+		c->found = true;
+		return 1; /* stop */
+	}
+	return 0;
+}
+
+ssize_t mm_strncpy_in(struct mm *mm, char *dst, uint64_t src, size_t max)
+{
+	struct str_ctx c = { .dst = dst };
+
+	if (!max)
+		return -ENAMETOOLONG;
+	pthread_mutex_lock(&mm->lock);
+	user_walk(mm, src, max, PROT_READ, str_fn, &c);
+	pthread_mutex_unlock(&mm->lock);
+	if (c.found)
+		return (ssize_t)c.len - 1;
+	/* Like strncpy_from_user: a fault before the NUL or the limit wins. */
+	if (c.len < max)
+		return -EFAULT;
+	return -ENAMETOOLONG;
+}
+
+struct iov_ctx {
+	struct iovec *iov;
+	int n, max;
+};
+
+static int iov_fn(void *p, void *ptr, size_t n)
+{
+	struct iov_ctx *c = p;
+
+	if (c->n && (char *)c->iov[c->n - 1].iov_base +
+				    c->iov[c->n - 1].iov_len == ptr) {
+		c->iov[c->n - 1].iov_len += n;
+		return 0;
+	}
+	if (c->n == c->max)
+		return 1;
+	c->iov[c->n].iov_base = ptr;
+	c->iov[c->n].iov_len = n;
+	c->n++;
+	return 0;
+}
+
+int mm_iovecs(struct mm *mm, uint64_t addr, size_t len, bool write,
+	      struct iovec *iov, int max)
+{
+	struct iov_ctx c = { .iov = iov, .max = max };
+
+	if (!len || max <= 0)
+		return 0;
+	pthread_mutex_lock(&mm->lock);
+	user_walk(mm, addr, len, write ? PROT_WRITE : PROT_READ, iov_fn, &c);
+	pthread_mutex_unlock(&mm->lock);
+	return c.n ? c.n : -EFAULT;
+}
+
+/* ---- lifetime and introspection ---- */
+
+int mm_new(struct memfile *mf, struct platform *p, struct mm **out)
+{
+	struct mm *mm = calloc(1, sizeof(*mm));
+	uint64_t max;
+	int err;
+
+	if (!mm)
+		return -ENOMEM;
+	max = PAGE_ALIGN_DOWN(p->ops->user_max(p));
+	if (max < MM_MIN_ADDR + 2 * MM_STACK_GAP) {
+		free(mm);
+		return -EINVAL;
+	}
+	err = p->ops->as_new(p, &mm->as);
+	if (err) {
+		free(mm);
+		return err;
+	}
+	pthread_mutex_init(&mm->lock, NULL);
+	mm->mf = mf;
+	mm->p = p;
+	mm->user_max = max;
+	/* x86-64 STACK_TOP is TASK_SIZE minus a page, mmap_base sits a gap
+	 * below it (arch/x86/mm/mmap.c, without randomisation). */
+	mm->stack_top = max - PAGE_SIZE;
+	/* 2 MiB aligned so huge-page-friendly placement is possible later. */
+	mm->mmap_base = (mm->stack_top - MM_STACK_GAP) & ~((2ULL << 20) - 1);
+	*out = mm;
+	return 0;
+}
+
+static uint64_t release_fn(void *p, uint64_t va UNUSED, uint64_t pte)
+{
+	struct mm *mm = p;
+
+	memfile_frame_put(mm->mf, pte_frame(pte));
+	return 0;
+}
+
+void mm_destroy(struct mm *mm)
+{
+	if (!mm)
+		return;
+	/* The platform address space goes first, so no frame is still
+	 * mapped anywhere when it returns to the allocator. */
+	if (mm->as)
+		mm->p->ops->as_release(mm->as);
+	pt_update(&mm->pt, 0, UINT64_MAX, release_fn, mm);
+	pt_free(&mm->pt);
+	for (size_t i = 0; i < mm->nvmas; i++)
+		vma_free(mm, mm->vmas[i]);
+	free(mm->vmas);
+	pthread_mutex_destroy(&mm->lock);
+	free(mm);
+}
+
+struct platform_as *mm_platform_as(struct mm *mm)
+{
+	return mm->as;
+}
+
+uint64_t mm_user_max(struct mm *mm)
+{
+	return mm->user_max;
+}
+
+uint64_t mm_stack_top(struct mm *mm)
+{
+	return mm->stack_top;
+}
+
+uint64_t mm_mmap_base(struct mm *mm)
+{
+	return mm->mmap_base;
+}
+
+void mm_set_start_stack(struct mm *mm, uint64_t sp)
+{
+	pthread_mutex_lock(&mm->lock);
+	mm->start_stack = sp;
+	pthread_mutex_unlock(&mm->lock);
+}
+
+bool mm_is_empty(struct mm *mm)
+{
+	bool r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = mm->nvmas == 0;
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+uint64_t mm_resident(struct mm *mm)
+{
+	uint64_t r;
+
+	pthread_mutex_lock(&mm->lock);
+	r = mm->pt.nr_present << PAGE_SHIFT;
+	pthread_mutex_unlock(&mm->lock);
+	return r;
+}
+
+int mm_dump_maps(struct mm *mm, char *buf, size_t size)
+{
+	size_t pos = 0;
+
+	if (!size)
+		return 0;
+	buf[0] = 0;
+	pthread_mutex_lock(&mm->lock);
+	for (size_t i = 0; i < mm->nvmas; i++) {
+		const struct vma *v = mm->vmas[i];
+		struct file *f = v->file ? v->file : v->obj ? v->obj->file : NULL;
+		uint64_t off = v->file ? v->off :
+			       v->obj ? v->obj->file_off + (v->pgoff << PAGE_SHIFT) : 0;
+		unsigned int maj = 0, min = 0;
+		unsigned long ino = 0;
+		const char *name = "";
+		struct stat st;
+		int n;
+
+		if (f && vfs_fstat(f, &st) == 0) {
+			maj = major(st.st_dev);
+			min = minor(st.st_dev);
+			ino = (unsigned long)st.st_ino;
+		}
+		if (v->start <= mm->start_stack && mm->start_stack < v->end)
+			name = "[stack]";
+		else if (!f && v->start >= mm->brk_start &&
+			 v->end <= PAGE_ALIGN_UP(mm->brk) && mm->brk_start)
+			name = "[heap]";
+		else if (!f && v->obj)
+			name = "/dev/zero (deleted)";
+		n = snprintf(buf + pos, size - pos,
+			     "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08" PRIx64
+			     " %02x:%02x %lu%s%s\n",
+			     v->start, v->end, v->prot & PROT_READ ? 'r' : '-',
+			     v->prot & PROT_WRITE ? 'w' : '-',
+			     v->prot & PROT_EXEC ? 'x' : '-',
+			     v->obj ? 's' : 'p', off, maj, min, ino,
+			     name[0] ? "                          " : "", name);
+		if (n < 0 || (size_t)n >= size - pos) {
+			pos = size - 1;
+			break;
+		}
+		pos += (size_t)n;
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return (int)pos;
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Set up and run one sandbox: gofer first (fork before any thread exists),
+ * then the kernel (memory file + platform), the VFS over the gofer, the init
+ * task on this thread. Signals from outside (^C, kill of cvisor) are waited
+ * for by one thread and turned into kernel_kill().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cvisor/gofer.h"
+#include "cvisor/log.h"
+#include "cvisor/sandbox.h"
+#include "cvisor/task.h"
+#include "cvisor/util.h"
+#include "cvisor/vfs.h"
+
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+				 SIGUSR2 };
+
+static void *signal_thread(void *arg)
+{
+	struct kernel *k = arg;
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&set, forwarded[i]);
+	for (;;) {
+		int sig = sigwaitinfo(&set, NULL);
+
+		if (sig > 0) {
+			log_debug("forwarding signal %d to the sandbox", sig);
+			kernel_kill(k, sig);
+		}
+	}
+	return NULL;
+}
+
+static int status_to_exit_code(int status)
+{
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+int sandbox_run(const struct sandbox_config *cfg)
+{
+	struct vfs_config vcfg = { 0 };
+	struct task_start ts = { 0 };
+	struct kernel *k = NULL;
+	pthread_t sigthr;
+	bool have_sigthr = false;
+	sigset_t set, oldset;
+	int sock = -1, status = 0, err;
+	pid_t gofer = -1;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&set, forwarded[i]);
+
+	err = gofer_spawn(cfg->rootfs, true, &sock, &gofer);
+	if (err) {
+		fprintf(stderr, "cvisor: cannot start the gofer for %s: %s\n",
+			cfg->rootfs, strerror(-err));
+		return err;
+	}
+	/* Forwarded signals are blocked in every sentry thread from here
+	 * on and picked up by signal_thread. */
+	pthread_sigmask(SIG_BLOCK, &set, &oldset);
+	err = kernel_new(cfg->platform, &k);
+	if (err) {
+		if (err == -ENODEV)
+			fprintf(stderr, "cvisor: platform \"%s\" is not available\n",
+				cfg->platform);
+		else
+			fprintf(stderr, "cvisor: cannot start the %s platform: %s\n",
+				cfg->platform, strerror(-err));
+		close(sock);
+		goto out;
+	}
+	vcfg.gofer_sock = sock;
+	vcfg.root_readonly = true;
+	err = vfs_new(&vcfg, &k->vfs);
+	if (err) {
+		fprintf(stderr, "cvisor: cannot mount the root: %s\n",
+			strerror(-err));
+		goto out;
+	}
+	if (pthread_create(&sigthr, NULL, signal_thread, k) == 0)
+		have_sigthr = true;
+
+	ts.path = cfg->argv[0];
+	ts.argv = cfg->argv;
+	ts.envp = cfg->envp;
+	ts.cwd = cfg->cwd;
+	for (int i = 0; i < 3; i++)
+		ts.stdio[i] = fcntl(i, F_GETFD) >= 0 ? i : -1;
+	err = kernel_run_init(k, &ts, &status);
+out:
+	if (have_sigthr) {
+		pthread_cancel(sigthr);
+		pthread_join(sigthr, NULL);
+	}
+	kernel_destroy(k);
+	if (gofer > 0) {
+		/* The gofer exits when its socket closes (vfs_destroy);
+		 * make sure it is gone even if it is wedged. */
+		if (waitpid(gofer, NULL, WNOHANG) == 0) {
+			kill(gofer, SIGKILL);
+			waitpid(gofer, NULL, 0);
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &oldset, NULL);
+	if (err)
+		return err;
+	return status_to_exit_code(status);
+}

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# End-to-end CLI checks of `cvisor do` on every platform (TAP).
+#   CVISOR=bin/cvisor tests/integration/test_cli.sh      (or pass the path as $1)
+# Expected behaviour: the sandbox sees the host / read-only, a private writable tmpfs
+# at /tmp and its own /dev; exit status is propagated, 128+sig on signal death; a
+# missing command exits 127 with a message.
+# Host-side fixtures live under /var/tmp, because the sandbox's /tmp is a private tmpfs
+# that hides the host's /tmp.
+set -u
+CVISOR=${1:-${CVISOR:-bin/cvisor}}
+case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
+PLATFORMS=${PLATFORMS:-"systrap ptrace"}
+T=${CLI_TIMEOUT:-60}
+BB=/bin/busybox
+
+n=0
+failed=0
+ok() { # ok COND-STATUS DESC
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi
+}
+diag() { sed 's/^/# /'; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+
+FIX=$(mktemp -d /var/tmp/cvisor-cli.XXXXXX)
+trap 'rm -rf "$FIX"' EXIT
+OUT=$FIX/out
+ERR=$FIX/err
+
+# cv ARGS... : run cvisor with a timeout, stdout -> $OUT, stderr -> $ERR, status -> $RC
+cv() {
+	( timeout -k 5 "$T" "$CVISOR" "$@" >"$OUT" 2>"$ERR" </dev/null; exit $? ) 2>/dev/null
+	RC=$?
+}
+show() { # on failure, show what happened
+	{ echo "exit status $RC"; echo "stdout:"; head -n 10 "$OUT"; echo "stderr:"; tail -n 10 "$ERR"; } | diag
+}
+check() { # check COND DESC (always fails when the binary is missing)
+	local s=$1
+	[ -x "$CVISOR" ] || s=1
+	ok "$s" "$2"
+	[ "$s" -eq 0 ] || show
+}
+
+if [ ! -x "$CVISOR" ]; then
+	echo "# cvisor binary $CVISOR not found; every check fails"
+fi
+
+# ---- platform-independent CLI ---------------------------------------------------
+cv --version
+[ $RC -eq 0 ] && grep -qiE 'cvisor|version|[0-9]+\.[0-9]+' "$OUT"
+check $? "--version prints a version and exits 0"
+cv help
+[ $RC -eq 0 ] && grep -qw do "$OUT" "$ERR"
+check $? "help exits 0 and mentions the do command"
+
+# Fixtures: a small root with a busybox copy, a marker and an escaping symlink.
+ROOT=$FIX/root
+mkdir -p "$ROOT/bin" "$ROOT/tmp" "$ROOT/dev"
+cp "$BB" "$ROOT/bin/busybox"
+echo inside-root >"$ROOT/cvisor-root-marker"
+ln -s /../../.. "$ROOT/escape"
+ln -s ../../../../../.. "$ROOT/escape-rel"
+# A file with ELF magic followed by garbage.
+BAD=$FIX/bad-elf
+{ printf '\177ELF\002\001\001\000'; head -c 200 /dev/urandom; } >"$BAD"
+chmod +x "$BAD"
+
+for P in $PLATFORMS; do
+	G=(--platform="$P")
+	cv "${G[@]}" do -- $BB echo hello
+	[ $RC -eq 0 ] && [ "$(cat "$OUT")" = hello ]
+	check $? "[$P] do busybox echo hello prints hello, exit 0"
+
+	cv "${G[@]}" do -- $BB sh -c 'exit 7'
+	[ $RC -eq 7 ]
+	check $? "[$P] exit status 7 is propagated"
+
+	cv "${G[@]}" do -- $BB sh -c 'kill -TERM $$'
+	[ $RC -eq 143 ]
+	check $? "[$P] death by SIGTERM gives 128+15"
+
+	cv "${G[@]}" do -- $BB ls /etc
+	$BB ls /etc >"$FIX/native-ls"
+	[ $RC -eq 0 ] && [ -s "$OUT" ] && cmp -s "$OUT" "$FIX/native-ls"
+	check $? "[$P] ls /etc matches native ls /etc"
+	[ $RC -eq 0 ] || diff "$FIX/native-ls" "$OUT" 2>/dev/null | head -n 10 | diag
+
+	cv "${G[@]}" do -- $BB cat /etc/hostname
+	[ $RC -eq 0 ] && cmp -s "$OUT" /etc/hostname
+	check $? "[$P] cat /etc/hostname reads the host file"
+
+	cv "${G[@]}" --strace do -- $BB true
+	[ $RC -eq 0 ] && grep -qE '(brk|arch_prctl|set_tid_address|exit_group|execve|getpid)' "$ERR"
+	check $? "[$P] --strace writes syscall lines to stderr"
+
+	rm -f /cvisor-should-not-exist
+	cv "${G[@]}" do -- $BB touch /cvisor-should-not-exist
+	[ $RC -ne 0 ] && [ ! -e /cvisor-should-not-exist ]
+	check $? "[$P] writing under / fails and the host is unchanged"
+	rm -f /cvisor-should-not-exist
+
+	# A host file of our own (not /etc/*: a broken sandbox must not damage the host).
+	echo original >"$FIX/hostfile"
+	cv "${G[@]}" do -- $BB sh -c "echo x >> $FIX/hostfile"
+	[ $RC -ne 0 ] && [ "$(cat "$FIX/hostfile")" = original ]
+	check $? "[$P] appending to a host file fails, file unchanged"
+
+	name=/tmp/cvisor-it-$$-$P
+	rm -f "$name"
+	cv "${G[@]}" do -- $BB sh -c "echo data > $name && cat $name"
+	[ $RC -eq 0 ] && [ "$(cat "$OUT")" = data ] && [ ! -e "$name" ]
+	check $? "[$P] /tmp is writable inside and private (nothing on the host /tmp)"
+
+	cv "${G[@]}" do -- $BB sh -c 'echo z > /dev/null && head -c 4 /dev/zero | wc -c'
+	[ $RC -eq 0 ] && [ "$(tr -d ' ' <"$OUT")" = 4 ]
+	check $? "[$P] /dev/null and /dev/zero work"
+
+	cv "${G[@]}" do --env CVISOR_IT=bar -- $BB sh -c 'echo $CVISOR_IT'
+	[ $RC -eq 0 ] && [ "$(cat "$OUT")" = bar ]
+	check $? "[$P] --env K=V reaches the workload"
+
+	cv "${G[@]}" do --cwd /etc -- $BB pwd
+	[ $RC -eq 0 ] && [ "$(cat "$OUT")" = /etc ]
+	check $? "[$P] --cwd sets the working directory"
+
+	cv "${G[@]}" do --root "$ROOT" -- /bin/busybox ls /
+	[ $RC -eq 0 ] && grep -qx cvisor-root-marker "$OUT" && ! grep -qx etc "$OUT"
+	check $? "[$P] --root DIR: / is DIR"
+
+	cv "${G[@]}" do --root "$ROOT" -- /bin/busybox ls /escape/
+	[ $RC -eq 0 ] && grep -qx cvisor-root-marker "$OUT" && ! grep -qxE 'etc|usr' "$OUT"
+	check $? "[$P] --root DIR: symlink to /../../.. stays inside DIR"
+
+	cv "${G[@]}" do --root "$ROOT" -- /bin/busybox ls /escape-rel/
+	[ $RC -eq 0 ] && grep -qx cvisor-root-marker "$OUT" && ! grep -qxE 'etc|usr' "$OUT"
+	check $? "[$P] --root DIR: relative ../.. symlink stays inside DIR"
+
+	cv "${G[@]}" do --root "$ROOT" -- /bin/busybox cat /../../../etc/hostname
+	[ $RC -ne 0 ]
+	check $? "[$P] --root DIR: /../../../etc/hostname is not reachable"
+
+	cv "${G[@]}" do -- "$BAD"
+	[ $RC -ne 0 ] && [ $RC -lt 128 ] && [ -s "$ERR" ]
+	check $? "[$P] bad ELF: clear error, non-zero exit, no crash"
+
+	cv "${G[@]}" do -- /nonexistent/cvisor-no-such-command
+	[ $RC -eq 127 ] && [ -s "$ERR" ]
+	check $? "[$P] nonexistent command exits 127 with a message"
+done
+
+echo "1..$n"
+echo "$((n - failed)) passed, $failed failed"
+[ $failed -eq 0 ]

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * goferfs: the root file system, served by the gofer process over the
+ * protocol in cvisor/gofer_proto.h.
+ *
+ * The root is exclusive to the sandbox (runsc --file-access=exclusive), so
+ * attributes from WALK, symlink targets and whole directory listings are
+ * cached for the life of the inode, and failed lookups become negative
+ * dentries. Regular files are opened once per open file description; the
+ * gofer donates the host fd and reads go straight to it (preadv into the
+ * caller's iovecs, no copies through the gofer).
+ *
+ * Locks: client->lock serialises one request/reply on the socket and the
+ * reply buffer; it is the innermost lock (taken under vfs->lock for walks
+ * and under inode->lock for listings and link targets).
+ *
+ * Ownership: each inode owns its gofer handle (released when the socket
+ * closes at vfs_destroy()), its link target and listing. The super block
+ * owns the client and the socket.
+ *
+ * Replies are validated (lengths, errno range, record sizes): the gofer is
+ * a separate, less trusted process.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "cvisor/gofer_proto.h"
+#include "cvisor/log.h"
+#include "../vfs_impl.h"
+
+#define REPLY_HDR offsetof(struct gofer_reply, data)
+#define REQ_HDR offsetof(struct gofer_req, name)
+#define DIRENT_HDR offsetof(struct gofer_dirent, name)
+
+struct gofer_client {
+	int sock;
+	pthread_mutex_t lock;
+	size_t replen;
+	union {
+		struct gofer_reply rep;
+		char raw[GOFER_MSG_MAX];
+	} *in;
+	union {
+		struct gofer_req req;
+		char raw[REQ_HDR + GOFER_NAME_MAX];
+	} out;
+};
+
+struct gofer_entry {
+	uint64_t ino;
+	uint8_t type;
+	uint8_t len;
+	char *name;
+};
+
+struct gofer_inode {
+	uint32_t handle;
+	bool have_link, listed;
+	char *link;
+	size_t linklen;
+	struct gofer_entry *ents;
+	size_t nents;
+};
+
+static const struct inode_ops gofer_iops;
+
+/* One round trip (client->lock held). Returns the reply's err, or -EIO when
+ * the gofer is gone or answered nonsense. */
+static int gofer_rpc(struct gofer_client *c, uint32_t op, uint32_t handle,
+		     uint64_t arg, const char *name, size_t namelen, int *fdp)
+{
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cmsg;
+	struct iovec iov = { c->in, sizeof(*c->in) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = &cmsg, .msg_controllen = sizeof(cmsg),
+	};
+	struct cmsghdr *cm;
+	int fd = -1, err;
+	ssize_t n;
+
+	if (fdp)
+		*fdp = -1;
+	if (namelen > GOFER_NAME_MAX)
+		return -ENAMETOOLONG;
+	memset(&c->out.req, 0, sizeof(c->out.req));
+	c->out.req.op = op;
+	c->out.req.handle = handle;
+	c->out.req.arg = arg;
+	c->out.req.namelen = (uint32_t)namelen;
+	if (namelen)
+		memcpy(c->out.req.name, name, namelen);
+	do
+		n = send(c->sock, &c->out, REQ_HDR + namelen, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -EIO;
+	do
+		n = recvmsg(c->sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	for (cm = CMSG_FIRSTHDR(&msg); n >= 0 && cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (n < (ssize_t)REPLY_HDR || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    c->in->rep.datalen > (size_t)n - REPLY_HDR) {
+		err = -EIO;
+		goto out;
+	}
+	c->replen = n;
+	err = c->in->rep.err;
+	if (err > 0 || err < -4095)
+		err = -EIO;
+	if (err == 0 && fdp && fd >= 0) {
+		*fdp = fd;
+		fd = -1;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+static struct gofer_client *client(struct inode *ino)
+{
+	return ino->sb->priv;
+}
+
+static struct gofer_inode *gi(struct inode *ino)
+{
+	return ino->priv;
+}
+
+static void apply_stat(struct inode *ino, const struct gofer_stat *st)
+{
+	ino->ino = st->ino;
+	ino->mode = st->mode;
+	ino->nlink = st->nlink;
+	ino->uid = st->uid;
+	ino->gid = st->gid;
+	ino->rdev = st->rdev;
+	ino->size = st->size;
+	ino->blocks = st->blocks;
+	ino->atime.tv_sec = st->atime_sec;
+	ino->atime.tv_nsec = st->atime_nsec;
+	ino->mtime.tv_sec = st->mtime_sec;
+	ino->mtime.tv_nsec = st->mtime_nsec;
+	ino->ctime.tv_sec = st->ctime_sec;
+	ino->ctime.tv_nsec = st->ctime_nsec;
+}
+
+static int gofer_inode_new(struct super_block *sb, uint32_t handle,
+			   const struct gofer_stat *st, struct inode **out)
+{
+	struct inode *ino;
+	struct gofer_inode *g;
+
+	/* A file type the vfs does not know would confuse every later
+	 * S_IS* test: refuse it. */
+	switch (st->mode & S_IFMT) {
+	case S_IFREG: case S_IFDIR: case S_IFLNK: case S_IFCHR:
+	case S_IFBLK: case S_IFIFO: case S_IFSOCK:
+		break;
+	default:
+		return -EIO;
+	}
+	ino = vfs_inode_new(sb, st->mode);
+	g = calloc(1, sizeof(*g));
+	if (!ino || !g) {
+		free(g);
+		if (ino) {
+			pthread_mutex_destroy(&ino->lock);
+			free(ino);
+		}
+		return -ENOMEM;
+	}
+	g->handle = handle;
+	ino->priv = g;
+	ino->iops = &gofer_iops;
+	apply_stat(ino, st);
+	*out = ino;
+	return 0;
+}
+
+static void gofer_inode_free(struct inode *ino)
+{
+	struct gofer_inode *g = ino->priv;
+
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->nents; i++)
+		free(g->ents[i].name);
+	free(g->ents);
+	free(g->link);
+	free(g);
+}
+
+/* Fetch the whole listing once (inode->lock held). */
+static int gofer_list(struct inode *dir)
+{
+	struct gofer_client *c = client(dir);
+	struct gofer_inode *g = gi(dir);
+	struct gofer_entry *ents = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t cookie = 0;
+	int r = 0;
+
+	if (g->listed)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	do {
+		const char *p = c->in->rep.data;
+		size_t left;
+
+		r = gofer_rpc(c, GOFER_OP_READDIR, g->handle, cookie, NULL, 0,
+			      NULL);
+		if (r < 0)
+			break;
+		left = c->in->rep.datalen;
+		cookie = c->in->rep.next;
+		if (cookie && !left) {
+			r = -EIO; /* no progress: a looping gofer */
+			break;
+		}
+		while (left) {
+			struct gofer_dirent de;
+
+			if (left < DIRENT_HDR) {
+				r = -EIO;
+				break;
+			}
+			memcpy(&de, p, DIRENT_HDR);
+			if (de.reclen < DIRENT_HDR + de.namelen ||
+			    de.reclen > left || !de.namelen) {
+				r = -EIO;
+				break;
+			}
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				void *ne = realloc(ents, ncap * sizeof(*ents));
+
+				if (!ne) {
+					r = -ENOMEM;
+					break;
+				}
+				ents = ne;
+				cap = ncap;
+			}
+			ents[n].name = strndup(p + DIRENT_HDR, de.namelen);
+			if (!ents[n].name) {
+				r = -ENOMEM;
+				break;
+			}
+			ents[n].ino = de.ino;
+			ents[n].type = de.type;
+			ents[n].len = de.namelen;
+			n++;
+			p += de.reclen;
+			left -= de.reclen;
+		}
+	} while (r == 0 && cookie);
+	pthread_mutex_unlock(&c->lock);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			free(ents[i].name);
+		free(ents);
+		return r;
+	}
+	g->ents = ents;
+	g->nents = n;
+	g->listed = true;
+	return 0;
+}
+
+static int gofer_lookup(struct inode *dir, const char *name, size_t len,
+			struct inode **out)
+{
+	struct gofer_client *c = client(dir);
+	struct gofer_inode *g = gi(dir);
+	struct gofer_stat st;
+	uint32_t h;
+	int r;
+
+	/* A complete cached listing answers misses without a round trip. */
+	pthread_mutex_lock(&dir->lock);
+	if (g->listed) {
+		bool found = false;
+
+		for (size_t i = 0; i < g->nents && !found; i++)
+			found = g->ents[i].len == len &&
+				!memcmp(g->ents[i].name, name, len);
+		if (!found) {
+			pthread_mutex_unlock(&dir->lock);
+			return -ENOENT;
+		}
+	}
+	pthread_mutex_unlock(&dir->lock);
+
+	pthread_mutex_lock(&c->lock);
+	r = gofer_rpc(c, GOFER_OP_WALK, g->handle, 0, name, len, NULL);
+	h = c->in->rep.handle;
+	st = c->in->rep.st;
+	pthread_mutex_unlock(&c->lock);
+	if (r < 0)
+		return r;
+	return gofer_inode_new(dir->sb, h, &st, out);
+}
+
+static int gofer_readlink(struct inode *ino, char *buf, size_t len)
+{
+	struct gofer_client *c = client(ino);
+	struct gofer_inode *g = gi(ino);
+	int r = 0;
+
+	pthread_mutex_lock(&ino->lock);
+	if (!g->have_link) {
+		pthread_mutex_lock(&c->lock);
+		r = gofer_rpc(c, GOFER_OP_READLINK, g->handle, 0, NULL, 0, NULL);
+		if (r == 0) {
+			g->link = malloc(c->in->rep.datalen + 1);
+			if (!g->link) {
+				r = -ENOMEM;
+			} else {
+				g->linklen = c->in->rep.datalen;
+				memcpy(g->link, c->in->rep.data, g->linklen);
+				g->have_link = true;
+			}
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	if (r == 0) {
+		r = (int)MIN(len, g->linklen);
+		memcpy(buf, g->link, r);
+	}
+	pthread_mutex_unlock(&ino->lock);
+	return r;
+}
+
+static ssize_t gofer_read(struct file *f, const struct iovec *iov, int cnt,
+			  int64_t *off)
+{
+	ssize_t n;
+
+	do
+		n = preadv(f->hostfd, iov, cnt, *off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	*off += n;
+	return n;
+}
+
+static ssize_t gofer_write(struct file *f, const struct iovec *iov, int cnt,
+			   int64_t *off)
+{
+	ssize_t n = pwritev(f->hostfd, iov, cnt,
+			    (f->flags & O_APPEND) ? lseek(f->hostfd, 0, SEEK_END)
+						  : *off);
+
+	if (n < 0)
+		return -errno;
+	*off += n;
+	return n;
+}
+
+static int gofer_iterate(struct file *f, struct dir_ctx *ctx)
+{
+	struct inode *dir = f->inode;
+	struct gofer_inode *g = gi(dir);
+	struct dentry *parent = f->path.dentry->parent;
+	int r;
+
+	pthread_mutex_lock(&dir->lock);
+	r = gofer_list(dir);
+	if (r < 0)
+		goto out;
+	if (ctx->pos == 0 && !ctx->actor(ctx, ".", 1, dir->ino, DT_DIR, 1))
+		goto out;
+	if (ctx->pos == 1 &&
+	    !ctx->actor(ctx, "..", 2, parent ? parent->inode->ino : dir->ino,
+			DT_DIR, 2))
+		goto out;
+	/* Positions are indexes into the cached listing + 2: stable. */
+	for (int64_t i = ctx->pos - 2; i >= 0 && i < (int64_t)g->nents; i++) {
+		struct gofer_entry *e = &g->ents[i];
+
+		if (!ctx->actor(ctx, e->name, e->len, e->ino, e->type, i + 3))
+			break;
+	}
+out:
+	pthread_mutex_unlock(&dir->lock);
+	return r;
+}
+
+static const struct file_ops gofer_file_ops = {
+	.read = gofer_read,
+	.write = gofer_write,
+};
+
+static const struct file_ops gofer_dir_ops = {
+	.iterate = gofer_iterate,
+};
+
+static int gofer_open(struct inode *ino, struct file *f)
+{
+	struct gofer_client *c = client(ino);
+	int fd, r;
+
+	if (S_ISDIR(ino->mode)) {
+		f->ops = &gofer_dir_ops;
+		return 0;
+	}
+	/* Device nodes, fifos and sockets in the image are not opened on
+	 * the host (a fifo would block the gofer; devices are devfs's). */
+	if (!S_ISREG(ino->mode))
+		return -ENXIO;
+	pthread_mutex_lock(&c->lock);
+	r = gofer_rpc(c, GOFER_OP_OPEN, gi(ino)->handle,
+		      f->flags & (O_ACCMODE | O_APPEND), NULL, 0, &fd);
+	pthread_mutex_unlock(&c->lock);
+	if (r < 0)
+		return r;
+	if (fd < 0)
+		return -EIO;
+	f->hostfd = fd;
+	f->ops = &gofer_file_ops;
+	return 0;
+}
+
+static const struct inode_ops gofer_iops = {
+	.lookup = gofer_lookup,
+	.readlink = gofer_readlink,
+	.open = gofer_open,
+};
+
+static void gofer_sb_destroy(struct super_block *sb)
+{
+	struct gofer_client *c = sb->priv;
+
+	if (!c)
+		return;
+	/* Closing the socket ends the gofer and drops every handle. */
+	close(c->sock);
+	pthread_mutex_destroy(&c->lock);
+	free(c->in);
+	free(c);
+}
+
+int goferfs_new(struct vfs *vfs, int sock, bool readonly,
+		struct super_block **sbp, struct dentry **root)
+{
+	struct super_block *sb = vfs_sb_new(vfs, FS_GOFER, "gofer", readonly);
+	struct gofer_client *c = calloc(1, sizeof(*c));
+	struct gofer_stat st;
+	struct inode *ino;
+	int r;
+
+	if (!sb || !c) {
+		free(c);
+		close(sock);
+		return -ENOMEM;
+	}
+	c->sock = sock;
+	pthread_mutex_init(&c->lock, NULL);
+	c->in = malloc(sizeof(*c->in));
+	sb->priv = c;
+	sb->destroy = gofer_sb_destroy;
+	sb->inode_free = gofer_inode_free;
+	if (!c->in)
+		return -ENOMEM;
+
+	pthread_mutex_lock(&c->lock);
+	r = gofer_rpc(c, GOFER_OP_STAT, GOFER_ROOT_HANDLE, 0, NULL, 0, NULL);
+	st = c->in->rep.st;
+	pthread_mutex_unlock(&c->lock);
+	if (r < 0)
+		return r;
+	if (!S_ISDIR(st.mode))
+		return -ENOTDIR;
+	r = gofer_inode_new(sb, GOFER_ROOT_HANDLE, &st, &ino);
+	if (r < 0)
+		return r;
+	*root = vfs_dentry_add(NULL, "/", 1, ino);
+	if (!*root) {
+		gofer_inode_free(ino);
+		free(ino);
+		return -ENOMEM;
+	}
+	*sbp = sb;
+	return 0;
+}

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The VFS object model: super blocks, inodes, dentries, mounts, the mount
+ * tree built at sandbox start, fs_struct, permission checks.
+ *
+ * Locks: vfs->lock guards the dentry tree (children lists, negative count)
+ * and the mount links; inode->lock guards inode attributes. vfs->lock is
+ * taken before inode->lock. fs_struct->lock guards root/cwd/umask and is
+ * never held together with vfs->lock.
+ *
+ * Ownership: the vfs owns every super block, mount, dentry and inode until
+ * vfs_destroy(), which must run after the last file is put.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "cvisor/log.h"
+#include "cvisor/task.h"
+#include "vfs_impl.h"
+
+void vfs_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+}
+
+struct super_block *vfs_sb_new(struct vfs *vfs, enum fs_kind kind,
+			       const char *name, bool readonly)
+{
+	struct super_block *sb = calloc(1, sizeof(*sb));
+
+	if (!sb)
+		return NULL;
+	sb->vfs = vfs;
+	sb->kind = kind;
+	sb->name = name;
+	sb->readonly = readonly;
+	/* Anonymous block devices are 0:N on Linux (fs/super.c
+	 * get_anon_bdev); every mount gets its own so st_dev differs. */
+	sb->dev = makedev(0, vfs->next_minor++);
+	atomic_init(&sb->next_ino, 1);
+	list_add_tail(&sb->link, &vfs->sbs);
+	return sb;
+}
+
+/* Inodes with no file system behaviour (synthetic mountpoints). */
+static const struct inode_ops empty_iops;
+
+struct inode *vfs_inode_new(struct super_block *sb, mode_t mode)
+{
+	struct inode *ino = calloc(1, sizeof(*ino));
+
+	if (!ino)
+		return NULL;
+	pthread_mutex_init(&ino->lock, NULL);
+	ino->sb = sb;
+	ino->iops = &empty_iops;
+	ino->mode = mode;
+	ino->nlink = S_ISDIR(mode) ? 2 : 1;
+	ino->ino = atomic_fetch_add(&sb->next_ino, 1);
+	vfs_now(&ino->atime);
+	ino->mtime = ino->ctime = ino->atime;
+	return ino;
+}
+
+static void inode_free(struct inode *ino)
+{
+	if (!ino)
+		return;
+	if (ino->sb->inode_free)
+		ino->sb->inode_free(ino);
+	pthread_mutex_destroy(&ino->lock);
+	free(ino);
+}
+
+struct dentry *vfs_dentry_add(struct dentry *parent, const char *name,
+			      size_t len, struct inode *ino)
+{
+	struct dentry *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->name = strndup(name, len);
+	if (!d->name) {
+		free(d);
+		return NULL;
+	}
+	d->namelen = len;
+	d->inode = ino;
+	d->parent = parent;
+	list_init(&d->children);
+	list_init(&d->sibling);
+	/* 0 and 1 are "." and ".." (positions in getdents). */
+	d->next_cookie = 2;
+	if (parent) {
+		d->cookie = parent->next_cookie++;
+		list_add_tail(&d->sibling, &parent->children);
+	}
+	return d;
+}
+
+struct dentry *vfs_dentry_find(struct dentry *parent, const char *name,
+			       size_t len)
+{
+	struct dentry *d;
+
+	list_for_each_entry(d, &parent->children, sibling)
+		if (d->namelen == len && !memcmp(d->name, name, len))
+			return d;
+	return NULL;
+}
+
+static void dentry_free_tree(struct dentry *d)
+{
+	struct dentry *c, *tmp;
+
+	list_for_each_entry_safe(c, tmp, &d->children, sibling)
+		dentry_free_tree(c);
+	inode_free(d->inode);
+	free(d->name);
+	free(d);
+}
+
+int vfs_mount(struct vfs *vfs, struct mount *parent, struct dentry *mp,
+	      struct super_block *sb, struct dentry *root, struct mount **out)
+{
+	struct mount *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	m->parent = parent;
+	m->mountpoint = mp;
+	m->root = root;
+	m->sb = sb;
+	if (mp)
+		mp->mounted = m;
+	list_add_tail(&m->link, &vfs->mounts);
+	if (out)
+		*out = m;
+	return 0;
+}
+
+void vfs_inode_stat(struct inode *ino, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&ino->lock);
+	st->st_dev = ino->sb->dev;
+	st->st_ino = ino->ino;
+	st->st_mode = ino->mode;
+	st->st_nlink = ino->nlink;
+	st->st_uid = ino->uid;
+	st->st_gid = ino->gid;
+	st->st_rdev = ino->rdev;
+	st->st_size = ino->size;
+	st->st_blksize = 4096;
+	st->st_blocks = ino->blocks ? ino->blocks : (ino->size + 511) / 512;
+	st->st_atim = ino->atime;
+	st->st_mtim = ino->mtime;
+	st->st_ctim = ino->ctime;
+	pthread_mutex_unlock(&ino->lock);
+}
+
+static bool in_group(const struct cred *c, gid_t gid, bool real)
+{
+	if ((real ? c->rgid : c->fsgid) == gid)
+		return true;
+	for (int i = 0; i < c->ngroups && i < (int)ARRAY_SIZE(c->groups); i++)
+		if (c->groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* generic_permission() + capable(CAP_DAC_OVERRIDE) for uid 0: root may read
+ * and write anything and search any directory, but executes a file only if
+ * some x bit is set (fs/namei.c generic_permission). */
+int vfs_permission(const struct inode *ino, const struct cred *cred,
+		   int mask, bool real_ids)
+{
+	uid_t uid = real_ids ? cred->ruid : cred->fsuid;
+	mode_t m = ino->mode;
+
+	mask &= MAY_READ | MAY_WRITE | MAY_EXEC;
+	if (uid == 0) {
+		if (!(mask & MAY_EXEC) || S_ISDIR(m) || (m & 0111))
+			return 0;
+		return -EACCES;
+	}
+	if (uid == ino->uid)
+		m >>= 6;
+	else if (in_group(cred, ino->gid, real_ids))
+		m >>= 3;
+	return (mask & ~m & 7) ? -EACCES : 0;
+}
+
+int vfs_may_access(const struct inode *ino, const struct cred *cred, int mask,
+		   bool real_ids)
+{
+	/* inode_permission(): a read-only mount refuses writes to regular
+	 * files, directories and symlinks before any mode check. */
+	if ((mask & MAY_WRITE) && ino->sb->readonly &&
+	    (S_ISREG(ino->mode) || S_ISDIR(ino->mode) || S_ISLNK(ino->mode)))
+		return -EROFS;
+	return vfs_permission(ino, cred, mask, real_ids);
+}
+
+static unsigned int dtype(mode_t m)
+{
+	return (m & S_IFMT) >> 12;
+}
+
+int vfs_dcache_iterate(struct file *f, struct dir_ctx *ctx)
+{
+	struct vfs *vfs = f->inode->sb->vfs;
+	struct dentry *dir = f->path.dentry, *d;
+	struct inode *pino;
+
+	pthread_mutex_lock(&vfs->lock);
+	if (ctx->pos == 0) {
+		if (!ctx->actor(ctx, ".", 1, dir->inode->ino, DT_DIR, 1))
+			goto out;
+	}
+	if (ctx->pos == 1) {
+		pino = dir->parent ? dir->parent->inode : dir->inode;
+		if (!ctx->actor(ctx, "..", 2, pino->ino, DT_DIR, 2))
+			goto out;
+	}
+	/* Children are kept in cookie order, so positions stay stable
+	 * across creations (telldir/seekdir work). */
+	list_for_each_entry(d, &dir->children, sibling) {
+		if ((int64_t)d->cookie < ctx->pos || !d->inode)
+			continue;
+		if (!ctx->actor(ctx, d->name, d->namelen, d->inode->ino,
+				dtype(d->inode->mode), d->cookie + 1))
+			break;
+	}
+out:
+	pthread_mutex_unlock(&vfs->lock);
+	return 0;
+}
+
+/* A directory to mount on: the existing dentry, or a synthetic one when
+ * the root file system has no such directory. */
+static int mountpoint(struct vfs *vfs, struct dentry *root, const char *name,
+		      struct dentry **out)
+{
+	struct dentry *d = vfs_dentry_find(root, name, strlen(name));
+	struct inode *ino = NULL;
+	int r = -ENOENT;
+
+	if (d && d->inode) {
+		*out = d;
+		return 0;
+	}
+	if (!d && root->inode->iops->lookup)
+		r = root->inode->iops->lookup(root->inode, name, strlen(name),
+					      &ino);
+	if (r == 0 && !S_ISDIR(ino->mode)) {
+		inode_free(ino);
+		r = -ENOTDIR;
+	}
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (r == -ENOENT) {
+		ino = vfs_inode_new(root->inode->sb, S_IFDIR | 0755);
+		if (!ino)
+			return -ENOMEM;
+	}
+	if (d) {
+		d->inode = ino;
+		vfs->nr_negative--;
+	} else {
+		d = vfs_dentry_add(root, name, strlen(name), ino);
+		if (!d) {
+			inode_free(ino);
+			return -ENOMEM;
+		}
+	}
+	*out = d;
+	return 0;
+}
+
+static int mount_fs(struct vfs *vfs, const char *where, struct super_block *sb,
+		    struct dentry *root)
+{
+	struct dentry *mp;
+	int r = mountpoint(vfs, vfs->root_mnt->root, where, &mp);
+
+	if (r < 0)
+		return r;
+	return vfs_mount(vfs, vfs->root_mnt, mp, sb, root, NULL);
+}
+
+void vfs_destroy(struct vfs *vfs)
+{
+	struct mount *m, *mt;
+	struct super_block *sb, *st;
+
+	if (!vfs)
+		return;
+	/* Roots first (their trees hold the mountpoints of later mounts,
+	 * but freeing a tree never follows d->mounted). */
+	list_for_each_entry_safe(m, mt, &vfs->mounts, link) {
+		dentry_free_tree(m->root);
+		free(m);
+	}
+	list_for_each_entry_safe(sb, st, &vfs->sbs, link) {
+		if (sb->destroy)
+			sb->destroy(sb);
+		free(sb);
+	}
+	pthread_mutex_destroy(&vfs->lock);
+	free(vfs);
+}
+
+int vfs_new(const struct vfs_config *cfg, struct vfs **out)
+{
+	struct vfs *vfs = calloc(1, sizeof(*vfs));
+	struct super_block *sb;
+	struct dentry *root;
+	int sock = cfg->gofer_sock;
+	int r;
+
+	if (!vfs) {
+		if (sock >= 0)
+			close(sock);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&vfs->lock, NULL);
+	list_init(&vfs->mounts);
+	list_init(&vfs->sbs);
+	vfs->next_minor = 0x20;
+
+	/* Without a gofer (unit tests, `do` with no rootfs) the root is an
+	 * empty tmpfs. */
+	if (sock >= 0)
+		r = goferfs_new(vfs, sock, cfg->root_readonly, &sb, &root);
+	else
+		r = tmpfs_new(vfs, FS_TMPFS, "tmpfs", S_IFDIR | 0755, &sb,
+			      &root);
+	if (r < 0)
+		goto fail;
+	r = vfs_mount(vfs, NULL, NULL, sb, root, &vfs->root_mnt);
+	if (r < 0)
+		goto fail;
+
+	/* /tmp: sticky and world-writable as on any Linux host. */
+	r = tmpfs_new(vfs, FS_TMPFS, "tmpfs", S_IFDIR | 01777, &sb, &root);
+	if (r == 0)
+		r = mount_fs(vfs, "tmp", sb, root);
+	if (r < 0)
+		goto fail;
+
+	/* /dev: a tmpfs with device nodes, like Docker's /dev. */
+	r = tmpfs_new(vfs, FS_DEVFS, "devfs", S_IFDIR | 0755, &sb, &root);
+	if (r == 0)
+		r = devfs_populate(root);
+	if (r == 0)
+		r = mount_fs(vfs, "dev", sb, root);
+	if (r < 0)
+		goto fail;
+
+	*out = vfs;
+	return 0;
+fail:
+	log_warn("vfs: building the mount tree failed: %s", strerror(-r));
+	vfs_destroy(vfs);
+	return r;
+}
+
+/* ---- fs_struct ---- */
+
+int fs_struct_new(struct vfs *vfs, struct fs_struct **out)
+{
+	struct fs_struct *fs = calloc(1, sizeof(*fs));
+
+	if (!fs)
+		return -ENOMEM;
+	atomic_init(&fs->refs, 1);
+	pthread_mutex_init(&fs->lock, NULL);
+	fs->vfs = vfs;
+	fs->root.mnt = vfs->root_mnt;
+	fs->root.dentry = vfs->root_mnt->root;
+	fs->cwd = fs->root;
+	fs->umask = 022;
+	*out = fs;
+	return 0;
+}
+
+void fs_struct_get_ref(struct fs_struct *fs)
+{
+	atomic_fetch_add(&fs->refs, 1);
+}
+
+int fs_struct_copy(struct fs_struct *src, struct fs_struct **out)
+{
+	struct fs_struct *fs;
+	int r = fs_struct_new(src->vfs, &fs);
+
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&src->lock);
+	fs->root = src->root;
+	fs->cwd = src->cwd;
+	fs->umask = src->umask;
+	pthread_mutex_unlock(&src->lock);
+	*out = fs;
+	return 0;
+}
+
+void fs_struct_put(struct fs_struct *fs)
+{
+	if (!fs || atomic_fetch_sub(&fs->refs, 1) != 1)
+		return;
+	pthread_mutex_destroy(&fs->lock);
+	free(fs);
+}
+
+int fs_struct_chdir(struct fs_struct *fs, const char *path)
+{
+	/* Setup-time chdir (--cwd) acts with full privileges. */
+	struct cred root_cred = { 0 };
+	struct walk_result res;
+	struct path root;
+	int r;
+
+	if (path[0] != '/')
+		return -EINVAL;
+	pthread_mutex_lock(&fs->lock);
+	root = fs->root;
+	pthread_mutex_unlock(&fs->lock);
+
+	pthread_mutex_lock(&fs->vfs->lock);
+	r = vfs_walk(fs->vfs, &root_cred, &root, &root, path, WALK_FOLLOW,
+		     &res);
+	pthread_mutex_unlock(&fs->vfs->lock);
+	if (r < 0)
+		return r;
+	if (!S_ISDIR(res.path.dentry->inode->mode))
+		return -ENOTDIR;
+	pthread_mutex_lock(&fs->lock);
+	fs->cwd = res.path;
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
