@@ -69,6 +69,7 @@ struct kernel {
 struct task {
 	struct kernel *k;
 	int tid, tgid, ppid, pgid, sid;
+	pid_t host_tid;		/* the host thread running task_run(); atomic */
 	struct mm *mm;
 	struct fdtable *fdt;
 	struct fs_struct *fs;
@@ -106,6 +107,10 @@ struct task_start {
 };
 int kernel_run_init(struct kernel *k, const struct task_start *ts,
 		    int *wait_status);
+
+/* Host signal that knocks a task thread out of a blocking host call
+ * (nanosleep, read of a host fd) with EINTR; its handler does nothing. */
+#define CV_SIG_INTERRUPT (SIGRTMIN + 1)
 
 /* Deliver sig to every task of the sandbox from outside (thread-safe, not
  * async-signal-safe: call it from a signal-waiting thread). */

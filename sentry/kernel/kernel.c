@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cvisor/loader.h"
@@ -24,8 +25,14 @@
 /* 64 GiB of address space for the memory file; pages are allocated sparsely. */
 #define MEMFILE_MAX (64ULL << 30)
 
+static void interrupt_handler(int sig)
+{
+	(void)sig;
+}
+
 int kernel_new(const char *platform_name, struct kernel **out)
 {
+	struct sigaction sa = { .sa_handler = interrupt_handler };
 	const struct platform_ops *ops = platform_lookup(platform_name);
 	struct platform_config cfg = { 0 };
 	struct kernel *k;
@@ -33,6 +40,9 @@ int kernel_new(const char *platform_name, struct kernel **out)
 
 	if (!ops)
 		return -ENODEV;
+	/* No SA_RESTART: blocking host calls must return EINTR. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(CV_SIG_INTERRUPT, &sa, NULL);
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;
@@ -83,6 +93,15 @@ void kernel_kill(struct kernel *k, int sig)
 	init = k->init;
 	if (init && init->ctx)
 		k->platform->ops->ctx_interrupt(init->ctx);
+	if (init) {
+		pid_t tid = __atomic_load_n(&init->host_tid, __ATOMIC_SEQ_CST);
+
+		/* Knock the task thread out of a blocking host call; a
+		 * signal arriving before the call is seen through kill_sig,
+		 * which the thread checks before blocking again. */
+		if (tid > 0)
+			syscall(SYS_tgkill, getpid(), tid, CV_SIG_INTERRUPT);
+	}
 	pthread_mutex_unlock(&k->lock);
 }
 

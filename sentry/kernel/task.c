@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "cvisor/log.h"
 #include "cvisor/mm.h"
@@ -59,6 +61,7 @@ void task_run(struct task *t)
 	struct stop_info st;
 	struct syscall_args a;
 
+	__atomic_store_n(&t->host_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
 	while (!t->exiting) {
 		int sig = __atomic_load_n(&t->k->kill_sig, __ATOMIC_SEQ_CST);
 		int err;

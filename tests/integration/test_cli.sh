@@ -76,9 +76,19 @@ for P in $PLATFORMS; do
 	[ $RC -eq 7 ]
 	check $? "[$P] exit status 7 is propagated"
 
-	cv "${G[@]}" do -- $BB sh -c 'kill -TERM $$'
+	# SIGTERM sent to cvisor reaches the workload (default action: die).
+	# (kill from inside the sandbox comes with signal delivery.)
+	"$CVISOR" "${G[@]}" do -- $BB sleep 30 >"$OUT" 2>"$ERR" </dev/null &
+	cvpid=$!
+	sleep 0.5
+	kill -TERM $cvpid
+	( sleep 10; kill -KILL $cvpid 2>/dev/null ) &
+	killer=$!
+	wait $cvpid
+	RC=$?
+	kill $killer 2>/dev/null; wait $killer 2>/dev/null
 	[ $RC -eq 143 ]
-	check $? "[$P] death by SIGTERM gives 128+15"
+	check $? "[$P] SIGTERM to cvisor kills the workload: 128+15"
 
 	cv "${G[@]}" do -- $BB ls /etc
 	$BB ls /etc >"$FIX/native-ls"
@@ -108,13 +118,18 @@ for P in $PLATFORMS; do
 
 	name=/tmp/cvisor-it-$$-$P
 	rm -f "$name"
-	cv "${G[@]}" do -- $BB sh -c "echo data > $name && cat $name"
+	# Shell builtins only: fork/exec come with the processes issue
+	# (`read` needs poll, `cat` needs fork: the processes issue.)
+	cv "${G[@]}" do -- $BB sh -c "echo 'echo data' > $name && . $name"
 	[ $RC -eq 0 ] && [ "$(cat "$OUT")" = data ] && [ ! -e "$name" ]
 	check $? "[$P] /tmp is writable inside and private (nothing on the host /tmp)"
 
-	cv "${G[@]}" do -- $BB sh -c 'echo z > /dev/null && head -c 4 /dev/zero | wc -c'
-	[ $RC -eq 0 ] && [ "$(tr -d ' ' <"$OUT")" = 4 ]
-	check $? "[$P] /dev/null and /dev/zero work"
+	cv "${G[@]}" do -- $BB sh -c 'echo z > /dev/null'
+	[ $RC -eq 0 ] && [ ! -s "$OUT" ]
+	check $? "[$P] writing /dev/null works"
+	cv "${G[@]}" do -- $BB head -c 4 /dev/zero
+	[ $RC -eq 0 ] && [ "$(od -An -tx1 "$OUT" | tr -d ' ')" = 00000000 ]
+	check $? "[$P] reading /dev/zero gives zeros"
 
 	cv "${G[@]}" do --env CVISOR_IT=bar -- $BB sh -c 'echo $CVISOR_IT'
 	[ $RC -eq 0 ] && [ "$(cat "$OUT")" = bar ]
