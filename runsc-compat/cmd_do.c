@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cvisor/sandbox.h"
@@ -38,6 +39,7 @@ int cmd_do(const struct global_opts *g, int argc, char **argv)
 	struct sandbox_config cfg = { 0 };
 	_cleanup_free_ char **env = calloc(MAX_ENV, sizeof(char *));
 	struct stat st;
+	char cwdbuf[4096];
 	int nenv = 0, i, ret;
 
 	if (!env)
@@ -96,6 +98,9 @@ int cmd_do(const struct global_opts *g, int argc, char **argv)
 		return 2;
 	}
 	env[nenv] = NULL;
+	/* Like runsc do: with the host root, start in the caller's directory. */
+	if (!cfg.cwd && !strcmp(cfg.rootfs, "/") && getcwd(cwdbuf, sizeof(cwdbuf)))
+		cfg.cwd = cwdbuf;
 	cfg.argv = argv + i;
 	cfg.envp = env;
 	ret = sandbox_run(&cfg);

@@ -78,12 +78,15 @@ SYSCALL_DEFINE(getrandom)
 	if (len > 0x7fffffff)
 		len = 0x7fffffff;
 	while (done < len) {
-		size_t n = (size_t)MIN(len - done, sizeof(buf));
+		/* Page-sized pieces: a fault part-way returns what was
+		 * copied, as drivers/char/random.c's get_random_bytes_user. */
+		uint64_t pos = addr + done;
+		size_t n = (size_t)MIN(len - done, PAGE_SIZE - (pos & (PAGE_SIZE - 1)));
 		ssize_t r = getrandom(buf, n, flags & GRND_NONBLOCK);
 
 		if (r < 0)
 			return done ? (long)done : -errno;
-		if (mm_copy_out(t->mm, addr + done, buf, (size_t)r))
+		if (mm_copy_out(t->mm, pos, buf, (size_t)r))
 			return done ? (long)done : -EFAULT;
 		done += (uint64_t)r;
 		/* Large requests may return early (man getrandom: more than

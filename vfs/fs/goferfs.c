@@ -60,6 +60,12 @@ struct gofer_entry {
 
 struct gofer_inode {
 	uint32_t handle;
+	/* Read-only host fd for the file, opened on first read-only open and
+	 * shared (dup'ed) by later ones: the root is exclusive to the
+	 * sandbox and reads use pread with the sentry's own offsets, so one
+	 * host open serves every open(2). Saves a gofer round trip per open.
+	 * Guarded by the client lock; -1 = none yet. */
+	int rofd;
 	bool have_link, listed;
 	char *link;
 	size_t linklen;
@@ -183,6 +189,7 @@ static int gofer_inode_new(struct super_block *sb, uint32_t handle,
 		return -ENOMEM;
 	}
 	g->handle = handle;
+	g->rofd = -1;
 	ino->priv = g;
 	ino->iops = &gofer_iops;
 	apply_stat(ino, st);
@@ -200,6 +207,8 @@ static void gofer_inode_free(struct inode *ino)
 		free(g->ents[i].name);
 	free(g->ents);
 	free(g->link);
+	if (g->rofd >= 0)
+		close(g->rofd);
 	free(g);
 }
 
@@ -423,8 +432,23 @@ static int gofer_open(struct inode *ino, struct file *f)
 	if (!S_ISREG(ino->mode))
 		return -ENXIO;
 	pthread_mutex_lock(&c->lock);
-	r = gofer_rpc(c, GOFER_OP_OPEN, gi(ino)->handle,
-		      f->flags & (O_ACCMODE | O_APPEND), NULL, 0, &fd);
+	if ((f->flags & (O_ACCMODE | O_APPEND)) == O_RDONLY) {
+		struct gofer_inode *g = gi(ino);
+
+		r = 0;
+		if (g->rofd < 0)
+			r = gofer_rpc(c, GOFER_OP_OPEN, g->handle, O_RDONLY,
+				      NULL, 0, &g->rofd);
+		fd = -1;
+		if (r >= 0 && g->rofd >= 0) {
+			fd = fcntl(g->rofd, F_DUPFD_CLOEXEC, 3);
+			if (fd < 0)
+				r = -errno;
+		}
+	} else {
+		r = gofer_rpc(c, GOFER_OP_OPEN, gi(ino)->handle,
+			      f->flags & (O_ACCMODE | O_APPEND), NULL, 0, &fd);
+	}
 	pthread_mutex_unlock(&c->lock);
 	if (r < 0)
 		return r;
