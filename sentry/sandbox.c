@@ -87,6 +87,7 @@ int sandbox_run(const struct sandbox_config *cfg)
 	}
 	vcfg.gofer_sock = sock;
 	vcfg.root_readonly = true;
+	vcfg.mf = k->mf;
 	err = vfs_new(&vcfg, &k->vfs);
 	if (err) {
 		fprintf(stderr, "cvisor: cannot mount the root: %s\n",

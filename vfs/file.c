@@ -126,6 +126,26 @@ ssize_t vfs_pread(struct file *f, void *buf, size_t len, uint64_t off)
 	return vfs_read_iov(f, &iov, 1, &o);
 }
 
+bool vfs_file_mappable(struct file *f)
+{
+	return f->ops->get_page != NULL;
+}
+
+int vfs_file_get_page(struct file *f, uint64_t pgoff, unsigned int flags,
+		      uint64_t *frame)
+{
+	if (!f->ops->get_page)
+		return -ENXIO;
+	return f->ops->get_page(f, pgoff, flags, frame);
+}
+
+int vfs_file_punch(struct file *f, uint64_t off, uint64_t len)
+{
+	if (!f->ops->punch)
+		return -ENXIO;
+	return f->ops->punch(f, off, len);
+}
+
 int vfs_fstat(struct file *f, struct stat *st)
 {
 	if (f->ops->fstat)

@@ -9,7 +9,10 @@
  * never held together with vfs->lock.
  *
  * Ownership: the vfs owns every super block, mount, dentry and inode until
- * vfs_destroy(), which must run after the last file is put.
+ * vfs_destroy(), which must run after the last file is put and after every
+ * mm that maps tmpfs pages is gone (mm holds its own frame references, so
+ * the order only matters for the memory file itself). The memory file is
+ * borrowed from vfs_config (the kernel's) or, without one, owned.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +22,7 @@
 #include <sys/sysmacros.h>
 
 #include "cvisor/log.h"
+#include "cvisor/mm.h"
 #include "cvisor/task.h"
 #include "vfs_impl.h"
 
@@ -156,7 +160,12 @@ void vfs_inode_stat(struct inode *ino, struct stat *st)
 	st->st_rdev = ino->rdev;
 	st->st_size = ino->size;
 	st->st_blksize = 4096;
-	st->st_blocks = ino->blocks ? ino->blocks : (ino->size + 511) / 512;
+	/* tmpfs regular files count their pages exactly (a sparse file may
+	 * have none); elsewhere 0 means "not known": estimate from size. */
+	if (ino->sb->kind == FS_TMPFS && S_ISREG(ino->mode))
+		st->st_blocks = ino->blocks;
+	else
+		st->st_blocks = ino->blocks ? ino->blocks : (ino->size + 511) / 512;
 	st->st_atim = ino->atime;
 	st->st_mtim = ino->mtime;
 	st->st_ctim = ino->ctime;
@@ -311,9 +320,14 @@ void vfs_destroy(struct vfs *vfs)
 			sb->destroy(sb);
 		free(sb);
 	}
+	/* Inodes gave their frames back above. */
+	if (vfs->mf_owned)
+		memfile_destroy(vfs->mf);
 	pthread_mutex_destroy(&vfs->lock);
 	free(vfs);
 }
+
+#define VFS_OWN_MEMFILE_BYTES (2ULL << 30)
 
 int vfs_new(const struct vfs_config *cfg, struct vfs **out)
 {
@@ -332,6 +346,19 @@ int vfs_new(const struct vfs_config *cfg, struct vfs **out)
 	list_init(&vfs->mounts);
 	list_init(&vfs->sbs);
 	vfs->next_minor = 0x20;
+	vfs->mf = cfg->mf;
+	if (!vfs->mf) {
+		/* Standalone (unit tests): a private memory file, sparse,
+		 * big enough for the three tmpfs instances' limits. */
+		r = memfile_new(VFS_OWN_MEMFILE_BYTES, &vfs->mf);
+		if (r < 0) {
+			vfs->mf = NULL;
+			if (sock >= 0)
+				close(sock); /* ours from here on */
+			goto fail;
+		}
+		vfs->mf_owned = true;
+	}
 
 	/* Without a gofer (unit tests, `do` with no rootfs) the root is an
 	 * empty tmpfs. */

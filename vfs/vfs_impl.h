@@ -19,6 +19,13 @@
  *                                         creation; gofer walks happen here)
  *    inode->lock                         (attributes, tmpfs data, gofer
  *                                         directory listing and link cache)
+ *    memfile lock                        (frame allocator; tmpfs pages)
+ *
+ * mm->lock (sentry/mm) sits outside inode->lock: mm reads files with
+ * vfs_pread() and gets tmpfs pages with vfs_file_get_page() while holding
+ * it. Nothing here calls into mm: read/write get sentry iovecs that the
+ * syscall layer resolved beforehand (mm_iovecs), so no workload fault is
+ * ever taken under inode->lock.
  *    gofer_client->lock                  (one request/reply on the socket)
  */
 #ifndef CVISOR_VFS_IMPL_H
@@ -164,6 +171,12 @@ struct file_ops {
 	int64_t (*llseek)(struct file *f, int64_t off, int whence);
 	int (*fstat)(struct file *f, struct stat *st);
 	void (*release)(struct file *f);
+	/* Mappable files (tmpfs): see vfs_file_get_page() in cvisor/vfs.h.
+	 * Optional; NULL means MAP_SHARED copies (mm's shared object). */
+	int (*get_page)(struct file *f, uint64_t pgoff, unsigned int flags,
+			uint64_t *frame);
+	/* vfs_file_punch(); optional, with get_page. */
+	int (*punch)(struct file *f, uint64_t off, uint64_t len);
 };
 
 struct file {
@@ -181,6 +194,8 @@ struct file {
 
 struct vfs {
 	pthread_mutex_t lock;
+	struct memfile *mf;	/* tmpfs data lives in its frames */
+	bool mf_owned;		/* made by vfs_new (no vfs_config.mf) */
 	struct mount *root_mnt;
 	struct list_head mounts;
 	struct list_head sbs;

@@ -15,7 +15,11 @@
  *
  * Locking: struct mm has one mutex (mm->lock) taken by every function here;
  * memfile has its own allocator lock, taken inside mm->lock, never the other
- * way round. References: an mm holds a reference on each file it maps.
+ * way round. File pages are fetched with mm->lock held (vfs_pread,
+ * vfs_file_get_page take inode->lock inside it); vfs/ never calls into mm.
+ * References: an mm holds a reference on each file it maps and one frame
+ * reference per present page (for a tmpfs MAP_SHARED page, besides the
+ * file's own).
  */
 #ifndef CVISOR_MM_H
 #define CVISOR_MM_H
@@ -54,7 +58,10 @@ struct platform_as *mm_platform_as(struct mm *mm);
 
 /* mmap(2) semantics (prot/flags as Linux; file may be NULL for anonymous).
  * Returns the address or -errno. Private file mappings are copied from the
- * file on demand (the file is read with vfs_pread). */
+ * file on demand (the file is read with vfs_pread). Shared mappings of a
+ * mappable file (tmpfs, vfs_file_mappable) map the file's own frames, so
+ * they are coherent with read()/write() and each other; shared mappings of
+ * other files get a private copy per mmap() call. */
 int64_t mm_mmap(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		int flags, struct file *file, uint64_t off);
 /* The same with the protections mprotect may later grant (Linux's VM_MAY*):
@@ -74,8 +81,8 @@ void mm_set_brk_start(struct mm *mm, uint64_t start);
 
 /* Handle a workload fault at addr. access is PROT_* or 0 when unknown.
  * 0: resolved (resume the workload), -EFAULT: deliver SIGSEGV (also used
- * when memory or the file read runs out, where Linux would OOM-kill or raise
- * SIGBUS). Maps the page and up to 15 neighbours of its 64 KiB block in the
+ * when memory or the file read runs out, and for a page of a shared tmpfs
+ * mapping wholly past EOF, where Linux would OOM-kill or raise SIGBUS). Maps the page and up to 15 neighbours of its 64 KiB block in the
  * same VMA into the platform (fault-around). */
 int mm_fault(struct mm *mm, uint64_t addr, int access);
 

@@ -6,6 +6,13 @@
  * References: vfs_file_get/put count open file descriptions; an fd table
  * holds one reference per installed fd. fs_struct (root, cwd, umask) and
  * fdtable are reference counted so threads can share them later.
+ *
+ * Mappable files: tmpfs regular files keep their data in frames of the
+ * sandbox memory file (struct memfile), so MAP_SHARED mappings map those very
+ * frames and stay coherent with read()/write() (gVisor's tmpfs does the
+ * same). vfs_file_get_page() hands mm a frame with a reference of its own.
+ * Lock order: mm->lock -> inode->lock -> memfile lock; vfs/ never calls
+ * into mm.
  */
 #ifndef CVISOR_VFS_H
 #define CVISOR_VFS_H
@@ -17,6 +24,7 @@
 
 struct file;
 struct fdtable;
+struct memfile;
 struct fs_struct;
 struct task;
 struct vfs;
@@ -24,6 +32,10 @@ struct vfs;
 struct vfs_config {
 	int gofer_sock;		/* connected to the gofer serving "/" */
 	bool root_readonly;	/* true in this revision */
+	/* Memory file holding tmpfs data (the kernel's, shared with mm).
+	 * NULL: the vfs makes a private one (unit tests). Must outlive the
+	 * vfs. */
+	struct memfile *mf;
 };
 
 /* Build the mount tree: gofer root at /, tmpfs at /tmp, devfs at /dev.
@@ -52,6 +64,28 @@ void vfs_file_get(struct file *f);
 void vfs_file_put(struct file *f);
 ssize_t vfs_pread(struct file *f, void *buf, size_t len, uint64_t off);
 int vfs_fstat(struct file *f, struct stat *st);
+
+/* Flags for vfs_file_get_page(). */
+#define VFS_PAGE_WRITE 0x1	/* the page is going to be written */
+#define VFS_PAGE_NOALLOC 0x2	/* a hole gives -ENOENT instead of a new frame */
+
+/* Can f's pages be mapped directly (MAP_SHARED coherent with read/write)? */
+bool vfs_file_mappable(struct file *f);
+/* The memory-file offset of the frame holding page pgoff of f, with a
+ * reference taken for the caller (memfile_frame_put it). A hole below EOF
+ * gets a fresh zeroed frame (as Linux's shmem_fault allocates one for a
+ * shared mapping) unless VFS_PAGE_NOALLOC. Errors: -ENXIO the file is not
+ * mappable this way (gofer files, devices); -EFAULT the page lies wholly
+ * beyond EOF (SIGBUS in Linux); -ENOENT a hole with VFS_PAGE_NOALLOC;
+ * -ENOSPC/-ENOMEM out of tmpfs space or memory. Takes inode->lock (and the
+ * memfile lock inside it): may be called with mm->lock held. */
+int vfs_file_get_page(struct file *f, uint64_t pgoff, unsigned int flags,
+		      uint64_t *frame);
+/* fallocate(PUNCH_HOLE | KEEP_SIZE) on a mappable file, for MADV_REMOVE:
+ * the range reads as zero and its whole pages are freed (mappings that
+ * still hold a freed frame keep it: see the truncate gap in tmpfs.c).
+ * -ENXIO if the file is not mappable. Same locking as vfs_file_get_page. */
+int vfs_file_punch(struct file *f, uint64_t off, uint64_t len);
 
 /* Open an executable for execve/the loader: path resolved relative to the
  * task's cwd and root; regular file with an exec bit, else -EACCES. */

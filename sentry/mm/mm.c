@@ -5,12 +5,24 @@
  *
  * Locks, in order: mm->lock (every public function takes it, the static
  * helpers expect it held) -> mobj->lock (a shared memory object, possibly
- * used by several mms later) -> the memfile allocator lock. vfs_pread() is
- * called with mm->lock held, as Linux reads a file page with mmap_lock held
- * during a fault.
+ * used by several mms later) -> inode->lock (inside vfs/) -> the memfile
+ * allocator lock. vfs_pread() and vfs_file_get_page() are called with
+ * mm->lock held, as Linux reads a file page with mmap_lock held during a
+ * fault; vfs/ never calls back into mm, and read()/write() on a file copy
+ * to sentry iovecs resolved by mm_iovecs() after mm->lock was dropped.
+ *
+ * Mappings of files:
+ *  - MAP_SHARED of a mappable file (tmpfs: vfs_file_mappable) maps the
+ *    file's own frames (vfs_file_get_page), so all mappings and
+ *    read()/write() share one copy of the data, as with Linux's page cache.
+ *    A page wholly past EOF faults with -EFAULT (SIGSEGV; Linux: SIGBUS).
+ *  - MAP_SHARED of other files (gofer) uses a mobj filled from the file;
+ *  - MAP_PRIVATE of any file copies the page on fault (vfs_pread); this is
+ *    where copy-on-write of file pages will go.
  *
  * References:
- *  - each present PTE holds one reference on its frame;
+ *  - each present PTE holds one reference on its frame (for a mappable file
+ *    the one vfs_file_get_page() took; the file's page index holds its own);
  *  - a VMA holds a reference on its file (vfs_file_get) and on its mobj;
  *  - a mobj holds one reference on each of its frames and on its file.
  *
@@ -90,10 +102,11 @@
  * file's contents as loaded into the sandbox). Kept apart from the VMA so that
  * fork() and mremap() can share it between mappings and address spaces.
  *
- * Gap: for a file, the object is per mmap() call, not per inode. Pages are
- * read from the file on first touch; writes are not written back (no msync)
- * and two separate mmap() calls of one file do not see each other's writes.
- * That needs a page cache in vfs/ that mobj can point at.
+ * Only for files that are not mappable (gofer files; tmpfs files map their
+ * own frames, see vma_file_shared). Gap: for those the object is per mmap()
+ * call, not per inode. Pages are read from the file on first touch; writes
+ * are not written back (no msync) and two separate mmap() calls of one file
+ * do not see each other's writes. That needs a page cache for gofer files.
  */
 struct mobj {
 	pthread_mutex_t lock;
@@ -109,7 +122,8 @@ struct vma {
 	int prot;		/* PROT_READ|WRITE|EXEC */
 	int maxprot;		/* what mprotect may grant (VM_MAY*) */
 	int flags;		/* VMA_KEEP_FLAGS subset */
-	struct file *file;	/* private file mapping: referenced */
+	struct file *file;	/* private, or shared mappable, file mapping:
+				 * referenced */
 	uint64_t off;		/* file offset of start */
 	struct mobj *obj;	/* shared mapping: referenced */
 	uint64_t pgoff;		/* obj page index of start */
@@ -142,6 +156,12 @@ static int eff_prot(int prot)
 static const struct platform_ops *pops(struct mm *mm)
 {
 	return mm->p->ops;
+}
+
+/* A MAP_SHARED mapping of a mappable file: its pages are the file's. */
+static bool vma_file_shared(const struct vma *v)
+{
+	return v->file && (v->flags & MAP_SHARED);
 }
 
 static void mobj_put(struct memfile *mf, struct mobj *o)
@@ -560,15 +580,32 @@ static int fill_run(struct mm *mm, struct vma *v, uint64_t va, uint64_t off,
 	return -EFAULT;
 }
 
+/* The file's frame for page va of a shared mappable-file VMA, referenced
+ * for the caller's PTE. around: a fault-around neighbour, which only maps
+ * pages the file already has (filemap_map_pages), so -ENOENT for a hole or
+ * -EFAULT past EOF just means "skip". */
+static int64_t file_frame(struct vma *v, uint64_t va, bool around)
+{
+	uint64_t pgoff = (v->off + (va - v->start)) >> PAGE_SHIFT, fr;
+	int err = vfs_file_get_page(v->file, pgoff,
+				    around ? VFS_PAGE_NOALLOC : 0, &fr);
+
+	return err ? err : (int64_t)fr;
+}
+
 /*
  * Make [start, end) (inside VMA v) present in the sentry page table. Private
  * file pages are read in runs of contiguous frames so a fault-around costs
- * one pread. Returns 0 or -ENOMEM/-EFAULT; pages done before a failure stay,
- * pages whose file read failed are dropped again.
+ * one pread. Returns 0 or -ENOMEM/-EFAULT/...; pages done before a failure
+ * stay, pages whose file read failed are dropped again. around: the range is
+ * a fault-around block, and pages of a shared mappable file that are holes
+ * or past EOF are left out rather than allocated (not an error).
  */
-static int populate(struct mm *mm, struct vma *v, uint64_t start, uint64_t end)
+static int populate(struct mm *mm, struct vma *v, uint64_t start, uint64_t end,
+		    bool around)
 {
 	uint64_t run_va = 0, run_off = 0, run_len = 0;
+	bool fshared = vma_file_shared(v);
 	int err = 0;
 
 	for (uint64_t va = start; va < end; va += PAGE_SIZE) {
@@ -576,10 +613,15 @@ static int populate(struct mm *mm, struct vma *v, uint64_t start, uint64_t end)
 
 		if (pt_get(&mm->pt, va) & PTE_PRESENT)
 			continue;
-		if (v->obj)
+		if (fshared)
+			off = file_frame(v, va, around);
+		else if (v->obj)
 			off = mobj_frame(mm, v, va);
 		else
 			off = memfile_alloc(mm->mf);
+		if (off < 0 && fshared && around &&
+		    (off == -ENOENT || off == -EFAULT))
+			continue;
 		if (off < 0) {
 			err = (int)off;
 			break;
@@ -589,7 +631,7 @@ static int populate(struct mm *mm, struct vma *v, uint64_t start, uint64_t end)
 			memfile_frame_put(mm->mf, (uint64_t)off);
 			break;
 		}
-		if (!v->file)
+		if (!v->file || fshared)
 			continue;
 		if (run_len && va == run_va + run_len &&
 		    (uint64_t)off == run_off + run_len) {
@@ -675,10 +717,12 @@ static int fault_in(struct mm *mm, struct vma *v, uint64_t va)
 	int err;
 
 	/* Ascending order, so fresh frames come out contiguous and the
-	 * block needs one as_map. */
-	if (populate(mm, v, start, end) &&
-	    !(pt_get(&mm->pt, va) & PTE_PRESENT)) {
-		err = populate(mm, v, va, va + PAGE_SIZE);
+	 * block needs one as_map. Neighbours are best effort (and, for a
+	 * shared mappable file, only pages the file has); va itself must be
+	 * there. */
+	populate(mm, v, start, end, true);
+	if (!(pt_get(&mm->pt, va) & PTE_PRESENT)) {
+		err = populate(mm, v, va, va + PAGE_SIZE, false);
 		if (err)
 			return err;
 	}
@@ -887,9 +931,14 @@ int64_t mm_mmap_file(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 		res = -ENOMEM;
 		goto out;
 	}
-	if (shared) {
-		/* MAP_SHARED anonymous or file: pages live in a shared
-		 * object (see struct mobj). */
+	if (shared && file && vfs_file_mappable(file)) {
+		/* tmpfs: map the file's own frames (see populate). */
+		vfs_file_get(file);
+		v->file = file;
+		v->off = off;
+	} else if (shared) {
+		/* MAP_SHARED anonymous or gofer file: pages live in a
+		 * shared object (see struct mobj). */
 		v->obj = mobj_new(len >> PAGE_SHIFT, file, off);
 		if (!v->obj) {
 			free(v);
@@ -918,7 +967,8 @@ int64_t mm_mmap_file(struct mm *mm, uint64_t addr, uint64_t len, int prot,
 			uint64_t e = MIN(addr + len,
 					 va + FAULT_AROUND_PAGES * PAGE_SIZE);
 
-			if (populate(mm, v, va, e) || map_range(mm, v, va, e))
+			if (populate(mm, v, va, e, false) ||
+			    map_range(mm, v, va, e))
 				break;
 		}
 	}
@@ -1075,7 +1125,7 @@ static struct vma *vma_to_resize(struct mm *mm, uint64_t addr, uint64_t old_len,
 		return NULL;
 	}
 	/* old_len == 0 duplicates a shared mapping only. */
-	if (!old_len && !v->obj) {
+	if (!old_len && !(v->flags & MAP_SHARED)) {
 		*err = -EINVAL;
 		return NULL;
 	}
@@ -1173,7 +1223,7 @@ int64_t mm_mremap(struct mm *mm, uint64_t addr, uint64_t old_len,
 			res = err;
 			goto out;
 		}
-		if ((flags & MREMAP_DONTUNMAP) && v->obj) {
+		if ((flags & MREMAP_DONTUNMAP) && (v->flags & MAP_SHARED)) {
 			/* Originally private anonymous only; keep it so. */
 			res = -EINVAL;
 			goto out;
@@ -1354,6 +1404,21 @@ int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
 			range_clear(mm, s, e);
 			break;
 		case MADV_REMOVE:
+			if (vma_file_shared(v)) {
+				/* madvise_remove: a writable shared mapping,
+				 * then fallocate(PUNCH_HOLE) on the file. */
+				if (!(v->prot & PROT_WRITE)) {
+					err = -EACCES;
+					goto out;
+				}
+				range_clear(mm, s, e);
+				err = vfs_file_punch(v->file,
+						     v->off + (s - v->start),
+						     e - s);
+				if (err)
+					goto out;
+				break;
+			}
 			if (!v->obj) {
 				err = -EINVAL;
 				goto out;
@@ -1369,7 +1434,7 @@ int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
 				err = -EFAULT;
 				goto out;
 			}
-			if (populate(mm, v, s, e)) {
+			if (populate(mm, v, s, e, false)) {
 				err = -ENOMEM;
 				goto out;
 			}
@@ -1491,7 +1556,7 @@ static size_t user_walk(struct mm *mm, uint64_t addr, size_t len, int need,
 		}
 		pte = pt_get(&mm->pt, pg);
 		if (!(pte & PTE_PRESENT)) {
-			if (populate(mm, v, pg, pg + PAGE_SIZE))
+			if (populate(mm, v, pg, pg + PAGE_SIZE, false))
 				break;
 			pte = pt_get(&mm->pt, pg);
 		}
@@ -1798,7 +1863,7 @@ int mm_dump_maps(struct mm *mm, char *buf, size_t size)
 			     v->start, v->end, v->prot & PROT_READ ? 'r' : '-',
 			     v->prot & PROT_WRITE ? 'w' : '-',
 			     v->prot & PROT_EXEC ? 'x' : '-',
-			     v->obj ? 's' : 'p', off, maj, min, ino,
+			     (v->flags & MAP_SHARED) ? 's' : 'p', off, maj, min, ino,
 			     name[0] ? "                          " : "", name);
 		if (n < 0 || (size_t)n >= size - pos) {
 			pos = size - 1;

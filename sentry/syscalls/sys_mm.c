@@ -2,7 +2,9 @@
 /*
  * Memory system calls: brk, mmap, munmap, mprotect, mremap, madvise. The
  * work is in sentry/mm/mm.c; this file turns fds into files and applies
- * Linux's open-mode checks (mm/mmap.c do_mmap).
+ * Linux's open-mode checks (mm/mmap.c do_mmap). MAP_SHARED of a tmpfs file
+ * maps the file's own pages (coherent with read/write); the checks here are
+ * what keeps a read-only open from writing them.
  *
  * Locks: none directly (mm functions take mm->lock). References: the file
  * from fdtable_get() is put before returning; the mapping takes its own.
@@ -55,7 +57,8 @@ SYSCALL_DEFINE(mmap)
 
 	/* The fd is an unsigned int for fget(). */
 	f = fdtable_get(t->fdt, (int)(uint32_t)args->a[4]);
-	if (!f)
+	/* ksys_mmap_pgoff uses fget(): O_PATH files are not there. */
+	if (!f || (f->fmode & FMODE_PATH))
 		return -EBADF;
 	if (vfs_fstat(f, &st))
 		return -ENODEV;

@@ -67,6 +67,24 @@ int vfs_fstat(struct file *f, struct stat *st)
 	return 0;
 }
 
+/* ELF files here are not mappable (like gofer files): mm copies them. */
+bool vfs_file_mappable(struct file *f UNUSED)
+{
+	return false;
+}
+
+int vfs_file_get_page(struct file *f UNUSED, uint64_t pgoff UNUSED,
+		      unsigned int flags UNUSED, uint64_t *frame UNUSED)
+{
+	return -ENXIO;
+}
+
+int vfs_file_punch(struct file *f UNUSED, uint64_t off UNUSED,
+		   uint64_t len UNUSED)
+{
+	return -ENXIO;
+}
+
 /* ---- helpers ---- */
 static struct memfile *mf;
 

@@ -19,12 +19,76 @@
 #include "fake_platform.h"
 
 /* ---- fake vfs ---- */
+#define FAKE_PAGES 16
+
+static struct memfile *mf;
+
 struct file {
 	const uint8_t *data;
 	size_t size;
 	int refs;
 	int fail;	/* vfs_pread returns -EIO */
+	/* Mappable (like tmpfs): the data of a MAP_SHARED mapping is these
+	 * frames (offset | 1, 0 = hole), not `data`. */
+	bool mappable;
+	uint64_t frames[FAKE_PAGES];
+	int punched;	/* pages freed by vfs_file_punch */
 };
+
+bool vfs_file_mappable(struct file *f)
+{
+	return f->mappable;
+}
+
+int vfs_file_get_page(struct file *f, uint64_t pgoff, unsigned int flags,
+		      uint64_t *frame)
+{
+	int64_t off;
+
+	if (!f->mappable)
+		return -ENXIO;
+	if (pgoff >= PAGE_ALIGN_UP(f->size) / PAGE_SIZE || pgoff >= FAKE_PAGES)
+		return -EFAULT;
+	if (!f->frames[pgoff]) {
+		if (flags & VFS_PAGE_NOALLOC)
+			return -ENOENT;
+		off = memfile_alloc(mf);
+		if (off < 0)
+			return (int)off;
+		f->frames[pgoff] = (uint64_t)off | 1;
+	}
+	*frame = f->frames[pgoff] & PAGE_MASK;
+	memfile_frame_get(mf, *frame);
+	return 0;
+}
+
+int vfs_file_punch(struct file *f, uint64_t off, uint64_t len)
+{
+	if (!f->mappable)
+		return -ENXIO;
+	for (uint64_t i = off / PAGE_SIZE; i < (off + len) / PAGE_SIZE &&
+					   i < FAKE_PAGES; i++) {
+		if (!f->frames[i])
+			continue;
+		memfile_frame_put(mf, f->frames[i] & PAGE_MASK);
+		f->frames[i] = 0;
+		f->punched++;
+	}
+	return 0;
+}
+
+/* The file's own byte (what read() would see), 0 in a hole. */
+static uint8_t *fake_byte(struct file *f, uint64_t pos)
+{
+	static uint8_t zero;
+	uint64_t fr = f->frames[pos / PAGE_SIZE];
+
+	if (!fr) {
+		zero = 0;
+		return &zero;
+	}
+	return (uint8_t *)memfile_ptr(mf, fr & PAGE_MASK) + pos % PAGE_SIZE;
+}
 
 void vfs_file_get(struct file *f)
 {
@@ -60,7 +124,6 @@ int vfs_fstat(struct file *f, struct stat *st)
 }
 
 /* ---- helpers ---- */
-static struct memfile *mf;
 
 #define P (PAGE_SIZE)
 #define RW (PROT_READ | PROT_WRITE)
@@ -630,6 +693,77 @@ static void test_file(void)
 	tap_ok(f.refs == 1, "mm_destroy drops the rest");
 }
 
+/* MAP_SHARED of a mappable file maps the file's frames: every mapping and
+ * the file itself see one copy of the data. */
+static void test_shared_file(void)
+{
+	struct fake_as *as;
+	struct mm *mm = new_mm(&as);
+	static uint8_t data[3 * 4096 + 100];
+	struct file f = { .data = data, .size = sizeof(data), .refs = 1,
+			  .mappable = true };
+	uint64_t fr0, res;
+	int64_t a, b, c, pv;
+	int err;
+	char buf[512];
+
+	a = mm_mmap(mm, 0, 6 * P, RW, MAP_SHARED, &f, 0);
+	b = mm_mmap(mm, 0, 4 * P, PROT_READ, MAP_SHARED, &f, 0);
+	tap_ok(a > 0 && b > 0 && f.refs == 3,
+	       "shared mappings of a mappable file hold file references");
+	tap_ok(mm_fault(mm, (uint64_t)a + 10, PROT_WRITE) == 0 && f.frames[0] &&
+		       !f.frames[1] && !f.frames[2] && !f.frames[3],
+	       "a fault allocates its page; fault-around leaves holes alone");
+	fr0 = f.frames[0] & PAGE_MASK;
+	tap_ok(fill(mm, (uint64_t)a + 5, 3, 0x5a) == 0 && *fake_byte(&f, 6) == 0x5a,
+	       "a store through the mapping is in the file (read() sees it)");
+	*fake_byte(&f, 100) = 0x77;
+	tap_ok(check(mm, (uint64_t)a + 100, 1, 0x77) &&
+		       check(mm, (uint64_t)b + 100, 1, 0x77) &&
+		       check(mm, (uint64_t)b + 5, 3, 0x5a),
+	       "the file's data (write()) shows in every mapping");
+	tap_ok(memfile_frame_refs(mf, fr0) == 3,
+	       "frame refs: the file's plus one per mapping PTE (%u)",
+	       memfile_frame_refs(mf, fr0));
+	tap_ok(fill(mm, (uint64_t)a + 2 * P, 1, 1) == 0 && f.frames[2],
+	       "a copy into a hole allocates the file's page");
+	res = mm_resident(mm);
+	err = mm_fault(mm, (uint64_t)b + 3 * P, PROT_READ);
+	res = mm_resident(mm) - res;
+	/* Page 3 (a hole: allocated for the fault) and page 2; not the
+	 * hole at page 1, page 0 was there already. */
+	tap_ok(err == 0 && res == 2 * P && f.frames[3] && !f.frames[1],
+	       "fault-around maps only the pages the file has (%llu)",
+	       (unsigned long long)(res / P));
+	tap_ok(mm_fault(mm, (uint64_t)a + 4 * P, PROT_READ) == -EFAULT &&
+		       fill(mm, (uint64_t)a + 4 * P, 1, 1) == -EFAULT,
+	       "past EOF: EFAULT (SIGBUS in Linux)");
+	tap_ok(fill(mm, (uint64_t)b, 1, 1) == -EFAULT,
+	       "a read-only shared mapping is not writable");
+	pv = mm_mmap(mm, 0, P, RW, MAP_PRIVATE, &f, 0);
+	tap_ok(pv > 0 && fill(mm, (uint64_t)pv, 16, 0xcc) == 0 &&
+		       *fake_byte(&f, 6) == 0x5a,
+	       "MAP_PRIVATE of a mappable file still copies");
+	c = mm_mremap(mm, (uint64_t)a, 0, 2 * P, MREMAP_MAYMOVE, 0);
+	tap_ok(c > 0 && check(mm, (uint64_t)c + 5, 3, 0x5a),
+	       "mremap old_len 0 duplicates a shared file mapping");
+	mm_dump_maps(mm, buf, sizeof(buf));
+	tap_ok(strstr(buf, "rw-s") != NULL, "maps shows it shared");
+	tap_ok(mm_madvise(mm, (uint64_t)b, P, MADV_REMOVE) == -EACCES,
+	       "MADV_REMOVE needs a writable mapping");
+	tap_ok(mm_madvise(mm, (uint64_t)a + 2 * P, P, MADV_REMOVE) == 0 &&
+		       f.punched == 1 && !f.frames[2] &&
+		       check(mm, (uint64_t)a + 2 * P, 1, 0),
+	       "MADV_REMOVE punches the file");
+	mm_munmap(mm, (uint64_t)b, 4 * P);
+	tap_ok(memfile_frame_refs(mf, fr0) == 3 && f.refs == 4,
+	       "munmap drops the mapping's frame and file references");
+	mm_destroy(mm);
+	tap_ok(memfile_frame_refs(mf, fr0) == 1 && f.refs == 1,
+	       "mm_destroy leaves the file's own reference only");
+	vfs_file_punch(&f, 0, FAKE_PAGES * P);
+}
+
 /* Random operations; afterwards the platform must mirror the VMAs. */
 static void test_random(void)
 {
@@ -752,6 +886,7 @@ int main(void)
 	test_brk();
 	test_madvise();
 	test_file();
+	test_shared_file();
 	test_random();
 	test_memfile_threads();
 	test_fault_speed();

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cvisor/gofer.h"
+#include "cvisor/mm.h"
 #include "cvisor/task.h"
 #include "cvisor/vfs.h"
 #include "../../vfs/vfs_impl.h"
@@ -167,6 +168,123 @@ static int list_dir(const char *path, int batch, struct collect *c)
 	}
 	vfs_file_put(f);
 	return r;
+}
+
+static ssize_t pwrite_at(struct file *f, const void *buf, size_t n, int64_t off)
+{
+	struct iovec iov = { (void *)buf, n };
+
+	return vfs_write_iov(f, &iov, 1, &off);
+}
+
+/* tmpfs data lives in memory-file frames that vfs_file_get_page() hands
+ * out: a "mapping" (a frame reference) and read()/write() see one copy. */
+static void test_tmpfs_pages(struct vfs *vfs)
+{
+	struct memfile *mf = vfs->mf;
+	uint64_t used0 = memfile_used(mf), fr, fr2;
+	const int64_t P = 4096;
+	struct file *f, *ro;
+	struct stat st;
+	char buf[3 * 4096 + 64];
+	char *pg;
+	int r;
+
+	r = open_file("/tmp/pages", O_CREAT | O_EXCL | O_RDWR, 0644, &f);
+	ok(r == 0, "create /tmp/pages (%d)", r);
+	if (r)
+		return;
+	ok(vfs_file_mappable(f), "a tmpfs file is mappable");
+	ok(pwrite_at(f, "abc", 3, 2 * P + 10) == 3 &&
+		   vfs_fstat(f, &st) == 0 && st.st_size == 2 * P + 13 &&
+		   st.st_blocks == 8,
+	   "a sparse write allocates one page (blocks %ld)",
+	   (long)st.st_blocks);
+	memset(buf, 1, sizeof(buf));
+	ok(vfs_pread(f, buf, sizeof(buf), 0) == 2 * P + 13 && !buf[0] &&
+		   !buf[P + 5] && !memcmp(buf + 2 * P + 10, "abc", 3),
+	   "holes read as zero");
+	ok(vfs_file_get_page(f, 2, VFS_PAGE_WRITE, &fr) == 0 &&
+		   memfile_frame_refs(mf, fr) == 2,
+	   "get_page: the file's frame with a reference for the caller");
+	pg = memfile_ptr(mf, fr);
+	pg[11] = 'Z';
+	ok(vfs_pread(f, buf, 3, 2 * P + 10) == 3 && !memcmp(buf, "aZc", 3),
+	   "a store to the frame is what read() returns");
+	pwrite_at(f, "Q", 1, 2 * P + 12);
+	ok(pg[12] == 'Q', "write() lands in the mapped frame");
+	ok(vfs_file_get_page(f, 3, 0, &fr2) == -EFAULT,
+	   "a page past EOF: EFAULT (SIGBUS)");
+	ok(vfs_file_get_page(f, 0, VFS_PAGE_NOALLOC, &fr2) == -ENOENT,
+	   "NOALLOC on a hole: ENOENT");
+	ok(vfs_file_get_page(f, 1, 0, &fr2) == 0 && vfs_fstat(f, &st) == 0 &&
+		   st.st_blocks == 16,
+	   "get_page on a hole allocates it (shmem_fault)");
+	memfile_frame_put(mf, fr2);
+	r = f->inode->iops->truncate(f->inode, 2 * P + 12);
+	ok(r == 0 && pg[10] == 'a' && pg[11] == 'Z' && !pg[12],
+	   "truncate zeroes the tail of the last page in place");
+	r = f->inode->iops->truncate(f->inode, P);
+	ok(r == 0 && memfile_frame_refs(mf, fr) == 1,
+	   "truncate drops the file's pages past EOF (a mapping keeps its own)");
+	memfile_frame_put(mf, fr);
+	r = f->inode->iops->truncate(f->inode, 3 * P);
+	ok(r == 0 && vfs_pread(f, buf, P, 2 * P) == P && !buf[10] && !buf[11],
+	   "extending again reads zeroes");
+	ok(pwrite_at(f, "x", 1, f->inode->sb->bytes_max) == -EFBIG,
+	   "a write at the size limit: EFBIG");
+	{
+		struct super_block *sb = f->inode->sb;
+		int64_t max = sb->bytes_max;
+		static char big[4 * 4096];
+		struct file *g;
+
+		/* Another file takes 4 pages, then there is room for one
+		 * more page only (bytes_max is also the size limit). */
+		if (open_file("/tmp/pages2", O_CREAT | O_RDWR, 0644, &g) == 0) {
+			pwrite_at(g, big, sizeof(big), 0);
+			sb->bytes_max = atomic_load(&sb->bytes_used) + P;
+			ok(pwrite_at(f, big, 2 * P, 0) == P &&
+				   pwrite_at(f, big, 2 * P, P) == -ENOSPC,
+			   "out of tmpfs space: a short write, then ENOSPC");
+			sb->bytes_max = max;
+			g->inode->iops->truncate(g->inode, 0);
+			vfs_file_put(g);
+		}
+	}
+	pwrite_at(f, "123456789", 9, P - 3);
+	ok(vfs_file_punch(f, 0, 2 * P) == 0 && vfs_fstat(f, &st) == 0 &&
+		   st.st_size == 3 * P && st.st_blocks == 0 &&
+		   vfs_pread(f, buf, 9, P - 3) == 9 && !buf[0] && !buf[8],
+	   "punch frees whole pages and keeps the size");
+	r = open_file("/tmp/pages", O_RDONLY, 0, &ro);
+	if (r == 0) {
+		ok(pwrite_at(f, "m", 1, 5) == 1 &&
+			   vfs_file_get_page(ro, 0, 0, &fr) == 0 &&
+			   *(char *)memfile_ptr(mf, fr + 5) == 'm',
+		   "two open files of one inode share its frames");
+		memfile_frame_put(mf, fr);
+		vfs_file_put(ro);
+	}
+	vfs_file_put(f);
+	r = open_file("/tmp/pages", O_RDWR | O_TRUNC, 0, &f);
+	if (r == 0)
+		vfs_file_put(f);
+	ok(r == 0 && memfile_used(mf) == used0,
+	   "O_TRUNC gives every frame back (%lld bytes left)",
+	   (long long)(memfile_used(mf) - used0));
+	r = open_file("/dev/null", O_RDWR, 0, &f);
+	if (r == 0) {
+		ok(!vfs_file_mappable(f) &&
+			   vfs_file_get_page(f, 0, 0, &fr) == -ENXIO,
+		   "a device is not mappable: ENXIO");
+		vfs_file_put(f);
+	}
+	r = open_file("/etc/passwd", O_RDONLY, 0, &f);
+	if (r == 0) {
+		ok(!vfs_file_mappable(f), "a gofer file is not mappable");
+		vfs_file_put(f);
+	}
 }
 
 int main(void)
@@ -431,6 +549,9 @@ int main(void)
 	r = list_dir("/tmp", 1, &c);
 	ok(r == 0 && c.count == 4 && c.dots == 2,
 	   "tmpfs listing in 1-entry batches (%d)", c.count);
+
+	/* --- tmpfs pages in the memory file --- */
+	test_tmpfs_pages(vfs);
 
 	/* --- cwd --- */
 	ok(fs_struct_chdir(T.fs, "/a/b") == 0 && lookup("file", true, &q) == 0,
