@@ -23,11 +23,20 @@ done
 case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
 BENCH=$top/build/bench
 T=${BENCH_TIMEOUT:-120}
+# The sandbox's /tmp is a private tmpfs: a checkout under the host's /tmp is
+# invisible inside, so run copies of the benchmark programs from /var/tmp.
+STAGE=""
+case "$BENCH" in
+/tmp/*)
+	STAGE=$(mktemp -d /var/tmp/cvisor-bench-stage.XXXXXX)
+	cp "$BENCH"/*_bench "$STAGE"/ 2>/dev/null
+	BENCH=$STAGE ;;
+esac
 
 COLS=(native cvisor-systrap cvisor-ptrace runsc-ptrace)
 RUNSC=$(command -v runsc || true)
 RUNSC_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/cvisor-bench-runsc.XXXXXX")
-trap 'rm -rf "$RUNSC_ROOT"' EXIT
+trap 'rm -rf "$RUNSC_ROOT" ${STAGE:+"$STAGE"}' EXIT
 
 # prefix COL -> the command prefix as words in PREFIX, or return 1 if unavailable.
 prefix() {

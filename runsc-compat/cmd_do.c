@@ -99,8 +99,10 @@ int cmd_do(const struct global_opts *g, int argc, char **argv)
 	}
 	env[nenv] = NULL;
 	/* Like runsc do: with the host root, start in the caller's directory. */
-	if (!cfg.cwd && !strcmp(cfg.rootfs, "/") && getcwd(cwdbuf, sizeof(cwdbuf)))
+	if (!cfg.cwd && !strcmp(cfg.rootfs, "/") && getcwd(cwdbuf, sizeof(cwdbuf))) {
 		cfg.cwd = cwdbuf;
+		cfg.cwd_optional = true; /* e.g. under /tmp, hidden by the tmpfs */
+	}
 	cfg.argv = argv + i;
 	cfg.envp = env;
 	ret = sandbox_run(&cfg);

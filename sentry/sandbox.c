@@ -101,6 +101,7 @@ int sandbox_run(const struct sandbox_config *cfg)
 	ts.argv = cfg->argv;
 	ts.envp = cfg->envp;
 	ts.cwd = cfg->cwd;
+	ts.cwd_optional = cfg->cwd_optional;
 	for (int i = 0; i < 3; i++)
 		ts.stdio[i] = fcntl(i, F_GETFD) >= 0 ? i : -1;
 	err = kernel_run_init(k, &ts, &status);

@@ -64,7 +64,10 @@ read -r -a PLATS <<<"$PLATFORMS"
 [ ${#PLATS[@]} -gt 0 ] || { echo "run.sh: no platforms" >&2; exit 2; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cvisor-run.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# Inside the sandbox /tmp is a private tmpfs, so test binaries that live under
+# the host's /tmp (a checkout there) are copied to a directory it can see.
+STAGE=""
+trap 'rm -rf "$WORK" ${STAGE:+"$STAGE"}' EXIT
 
 NPASS=0
 NFAIL=0
@@ -250,6 +253,13 @@ run_gtest() {
 for t in "${TESTS[@]}"; do
 	name=$(basename "$t")
 	case "$t" in /*) abs="$t" ;; *) abs="$(pwd)/$t" ;; esac
+	case "$abs" in
+	/tmp/*)
+		if [ -x "$abs" ]; then
+			[ -n "$STAGE" ] || STAGE=$(mktemp -d /var/tmp/cvisor-run-stage.XXXXXX)
+			cp "$abs" "$STAGE/$name" && abs="$STAGE/$name"
+		fi ;;
+	esac
 	if [ ! -x "$abs" ]; then
 		ROWS+=("$name")
 		for plat in "${PLATS[@]}"; do

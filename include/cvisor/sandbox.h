@@ -12,6 +12,7 @@ struct sandbox_config {
 	const char *platform;	/* "systrap" (default), "ptrace", "kvm" */
 	const char *rootfs;	/* host directory served read-only as / */
 	const char *cwd;	/* inside the sandbox; NULL = "/" */
+	bool cwd_optional;	/* fall back to "/" if cwd is not reachable */
 	char *const *argv;	/* argv[0] is the command */
 	char *const *envp;
 };

@@ -103,6 +103,7 @@ struct task_start {
 	char *const *argv;
 	char *const *envp;
 	const char *cwd;
+	bool cwd_optional;	/* an unreachable cwd falls back to "/" */
 	int stdio[3];		/* host fds for the workload's 0,1,2 */
 };
 int kernel_run_init(struct kernel *k, const struct task_start *ts,

@@ -164,8 +164,14 @@ int kernel_run_init(struct kernel *k, const struct task_start *ts,
 	
 
 	err = fs_struct_new(k->vfs, &t->fs);
-	if (!err && ts->cwd)
+	if (!err && ts->cwd) {
 		err = fs_struct_chdir(t->fs, ts->cwd);
+		if (err && ts->cwd_optional) {
+			log_debug("cwd %s not reachable in the sandbox (%s); using /",
+				  ts->cwd, strerror(-err));
+			err = 0;
+		}
+	}
 	if (err) {
 		fprintf(stderr, "cvisor: cannot change to directory %s: %s\n",
 			ts->cwd, strerror(-err));
