@@ -88,6 +88,11 @@ struct task {
 	struct rlimit rlimits[CV_RLIM_NLIMITS];
 	char comm[16];
 
+	/* task_block/task_wake (sentry/kernel/sched.c). */
+	pthread_mutex_t block_lock;
+	pthread_cond_t block_cond;	/* CLOCK_MONOTONIC */
+	bool wake_pending;
+
 	/* Set when the task must stop running: exit(2), fatal signal. */
 	bool exiting;
 	int exit_status; /* wait(2) status word */
@@ -116,6 +121,18 @@ int kernel_run_init(struct kernel *k, const struct task_start *ts,
 /* Deliver sig to every task of the sandbox from outside (thread-safe, not
  * async-signal-safe: call it from a signal-waiting thread). */
 void kernel_kill(struct kernel *k, int sig);
+
+/* Blocking (see include/cvisor/waitq.h for the pattern). task_block waits
+ * until task_wake(), a deliverable signal, the sandbox being killed, or the
+ * absolute CLOCK_MONOTONIC deadline (NULL = none). Returns 0 when woken,
+ * -ETIMEDOUT, or -EINTR when a signal (or kill) is pending: the caller then
+ * returns -EINTR or a restart code. task_wake is callable from any thread. */
+struct timespec;
+int task_block(struct task *t, const struct timespec *deadline);
+void task_wake(struct task *t);
+/* Initialise/destroy the blocking state of a new task. */
+void task_sched_init(struct task *t);
+void task_sched_destroy(struct task *t);
 
 /* Run a task's loop until it exits (sentry/kernel/task.c). */
 void task_run(struct task *t);

@@ -93,6 +93,8 @@ void kernel_kill(struct kernel *k, int sig)
 	init = k->init;
 	if (init && init->ctx)
 		k->platform->ops->ctx_interrupt(init->ctx);
+	if (init)
+		task_wake(init);
 	if (init) {
 		pid_t tid = __atomic_load_n(&init->host_tid, __ATOMIC_SEQ_CST);
 
@@ -115,6 +117,7 @@ static void task_free(struct task *t)
 		fdtable_put(t->fdt);
 	if (t->fs)
 		fs_struct_put(t->fs);
+	task_sched_destroy(t);
 	free(t);
 }
 
@@ -152,6 +155,7 @@ int kernel_run_init(struct kernel *k, const struct task_start *ts,
 	if (!t)
 		return -ENOMEM;
 	t->k = k;
+	task_sched_init(t);
 	pthread_mutex_lock(&k->lock);
 	t->tid = t->tgid = k->next_pid++;
 	k->nr_tasks++;

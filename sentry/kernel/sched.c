@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Blocking and waking tasks. Each task has a mutex + condition variable +
+ * sticky wake flag; t->block_lock is a leaf lock. A blocked task wakes for
+ * task_wake(), for a kill of the sandbox (kernel_kill calls task_wake on
+ * the init task) and at its deadline.
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "cvisor/task.h"
+
+void task_sched_init(struct task *t)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&t->block_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->block_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	t->wake_pending = false;
+}
+
+void task_sched_destroy(struct task *t)
+{
+	pthread_cond_destroy(&t->block_cond);
+	pthread_mutex_destroy(&t->block_lock);
+}
+
+static bool interrupted(struct task *t)
+{
+	return __atomic_load_n(&t->k->kill_sig, __ATOMIC_SEQ_CST) != 0;
+}
+
+int task_block(struct task *t, const struct timespec *deadline)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&t->block_lock);
+	while (!t->wake_pending) {
+		if (interrupted(t)) {
+			r = -EINTR;
+			break;
+		}
+		if (deadline) {
+			if (pthread_cond_timedwait(&t->block_cond, &t->block_lock,
+						   deadline) == ETIMEDOUT &&
+			    !t->wake_pending) {
+				r = -ETIMEDOUT;
+				break;
+			}
+		} else {
+			pthread_cond_wait(&t->block_cond, &t->block_lock);
+		}
+	}
+	if (r == 0)
+		t->wake_pending = false;
+	pthread_mutex_unlock(&t->block_lock);
+	return r;
+}
+
+void task_wake(struct task *t)
+{
+	pthread_mutex_lock(&t->block_lock);
+	t->wake_pending = true;
+	pthread_cond_signal(&t->block_cond);
+	pthread_mutex_unlock(&t->block_lock);
+}
