@@ -18,6 +18,7 @@
 #include "cvisor/loader.h"
 #include "cvisor/log.h"
 #include "cvisor/mm.h"
+#include "cvisor/signal.h"
 #include "cvisor/task.h"
 #include "cvisor/util.h"
 #include "cvisor/vfs.h"
@@ -117,6 +118,7 @@ static void task_free(struct task *t)
 		fdtable_put(t->fdt);
 	if (t->fs)
 		fs_struct_put(t->fs);
+	signal_task_free(t);
 	task_sched_destroy(t);
 	free(t);
 }
@@ -165,6 +167,9 @@ int kernel_run_init(struct kernel *k, const struct task_start *ts,
 	/* Root inside the sandbox (its own credentials, not the host's). */
 	memset(&t->cred, 0, sizeof(t->cred));
 	memcpy(t->rlimits, k->default_rlimits, sizeof(t->rlimits));
+	err = signal_task_init(t, NULL, 0);
+	if (err)
+		goto out;
 	
 
 	err = fs_struct_new(k->vfs, &t->fs);

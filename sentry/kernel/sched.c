@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <time.h>
 
+#include "cvisor/signal.h"
 #include "cvisor/task.h"
 
 void task_sched_init(struct task *t)
@@ -30,7 +31,7 @@ void task_sched_destroy(struct task *t)
 
 static bool interrupted(struct task *t)
 {
-	return __atomic_load_n(&t->k->kill_sig, __ATOMIC_SEQ_CST) != 0;
+	return signal_pending(t);
 }
 
 int task_block(struct task *t, const struct timespec *deadline)

@@ -12,6 +12,7 @@
 
 #include "cvisor/log.h"
 #include "cvisor/mm.h"
+#include "cvisor/signal.h"
 #include "cvisor/syscall.h"
 #include "cvisor/task.h"
 #include "cvisor/util.h"
@@ -48,11 +49,7 @@ static void handle_fault(struct task *t, const struct stop_info *st)
 		if (mm_fault(t->mm, st->addr, st->access) == 0)
 			return;
 	}
-	log_debug("task %d: fatal fault sig %d code %d addr %#llx rip %#llx",
-		  t->tid, st->signo, st->si_code, (unsigned long long)st->addr,
-		  (unsigned long long)t->regs.rip);
-	/* No core dumps are written, so the core bit stays clear. */
-	task_exit(t, st->signo);
+	signal_fault(t, st);
 }
 
 void task_run(struct task *t)
@@ -70,6 +67,9 @@ void task_run(struct task *t)
 			task_exit(t, sig);
 			break;
 		}
+		signal_deliver_pending(t);
+		if (unlikely(t->exiting))
+			break;
 		err = ops->ctx_switch(t->ctx, &t->regs, &st);
 		if (unlikely(err)) {
 			log_err("task %d: platform switch failed: %s", t->tid,
