@@ -4,6 +4,8 @@
 #   make bench      benchmarks side by side with native and runsc
 #   make asan       the same tests with a build under ASan+UBSan (in build-asan/)
 #   make docs       regenerate docs/compatibility.md from the syscall table
+#   make fuzz       libFuzzer targets (clang) run FUZZ_SECONDS each (in build-fuzz/)
+#   make fuzz-smoke the same targets for FUZZ_RUNS inputs each (fails on a crash)
 
 BUILD ?= build
 CC ?= gcc
@@ -121,7 +123,46 @@ asan: $(SYSCALL_TESTS)
 
 $(BUILD)/unit-all: $(UNIT_TESTS)
 
+# Fuzz targets for the parsers of untrusted input (tests/fuzz/): clang with
+# libFuzzer + ASan + UBSan. The objects under test are built by a sub-make
+# into build-fuzz/ with -fsanitize=fuzzer-no-link (coverage only); the
+# targets link libFuzzer's main. Seeds are generated from real inputs.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 100000
+FUZZ_TARGETS := fuzz_elf fuzz_gofer
+FUZZ_MAKE = $(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
+	OPT="-O1 -g" SAN="-fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+FUZZ_ELF_OBJS := $(UNIT_LOADER_OBJS)
+FUZZ_GOFER_OBJS := $(BUILD)/obj/gofer/server.o
+
+$(BUILD)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c tests/unit/fake_platform.h $(FUZZ_ELF_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-unused-function -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_ELF_OBJS) $(LDFLAGS_ALL) -lelf
+
+$(BUILD)/fuzz/fuzz_gofer: tests/fuzz/fuzz_gofer.c gofer/gofer_impl.h $(FUZZ_GOFER_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(FUZZ_GOFER_OBJS) $(LDFLAGS_ALL)
+
+$(BUILD)/seeds/.stamp: tests/fuzz/seeds.sh tests/fuzz/gen_seeds.c include/cvisor/gofer_proto.h
+	rm -rf $(BUILD)/seeds
+	tests/fuzz/seeds.sh $(BUILD)/seeds gcc
+	touch $@
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+fuzz-build:
+	+$(FUZZ_MAKE) $(addprefix $(FUZZ_BUILD)/fuzz/,$(FUZZ_TARGETS)) $(FUZZ_BUILD)/seeds/.stamp
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh --seconds $(FUZZ_SECONDS) $(FUZZ_BUILD) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	tests/fuzz/run.sh --runs $(FUZZ_RUNS) $(FUZZ_BUILD) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-fuzz bin
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/obj/runsc-compat/main.d

@@ -6,11 +6,31 @@
 #define CVISOR_GOFER_IMPL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Serve on sock. rootfd: O_PATH directory fd of the root (handle 0);
  * procfd: O_PATH fd of this process's /proc/self/fd, used to reopen
  * handles with real open flags. Takes ownership of all three fds. */
 int gofer_serve_fds(int sock, int rootfd, int procfd, bool readonly);
+
+/*
+ * The request handler without the socket, shared by the serve loop and
+ * tests/fuzz/fuzz_gofer.c. gofer_server_new() takes ownership of rootfd
+ * (handle 0) and procfd, also on failure. gofer_server_handle() decodes and
+ * runs one request datagram of len bytes (len may exceed GOFER_MSG_MAX, as
+ * recv(MSG_TRUNC) reports a truncated datagram) and returns the reply length;
+ * *reply stays valid until the next call, and *outfd is an fd to donate with
+ * SCM_RIGHTS or -1 (the caller closes it). gofer_server_reset() forgets
+ * every handle but the root.
+ */
+struct gofer_reply;
+struct gofer_server;
+int gofer_server_new(int rootfd, int procfd, bool readonly,
+		     struct gofer_server **out);
+size_t gofer_server_handle(struct gofer_server *s, const void *req, size_t len,
+			   const struct gofer_reply **reply, int *outfd);
+void gofer_server_reset(struct gofer_server *s);
+void gofer_server_free(struct gofer_server *s);
 
 /* Install the gofer's seccomp allowlist (the last step before serving). */
 int gofer_filter_install(bool readonly);

@@ -37,8 +37,7 @@
 #define DIRENT_HDR offsetof(struct gofer_dirent, name)
 #define MAX_HANDLES (1u << 20)
 
-struct server {
-	int sock;
+struct gofer_server {
 	int procfd;
 	bool readonly;
 	int *fds;
@@ -63,14 +62,14 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
-static int handle_fd(struct server *s, uint32_t h)
+static int handle_fd(struct gofer_server *s, uint32_t h)
 {
 	if (h >= s->nfds || s->fds[h] < 0)
 		return -EBADF;
 	return s->fds[h];
 }
 
-static int handle_new(struct server *s, int fd, uint32_t *out)
+static int handle_new(struct gofer_server *s, int fd, uint32_t *out)
 {
 	uint32_t h;
 
@@ -139,7 +138,7 @@ static int check_name(const char *name, size_t len)
 	return 0;
 }
 
-static int do_walk(struct server *s, int fd, const char *name, size_t len)
+static int do_walk(struct gofer_server *s, int fd, const char *name, size_t len)
 {
 	char buf[GOFER_NAME_MAX + 1];
 	struct stat st;
@@ -172,7 +171,7 @@ static int do_walk(struct server *s, int fd, const char *name, size_t len)
  * names exactly the handle's file, no path walk is involved. (This is why
  * O_NOFOLLOW cannot be added here: it would refuse the magic link itself;
  * the handle was checked not to be a symlink instead.) */
-static int reopen(struct server *s, int fd, int flags)
+static int reopen(struct gofer_server *s, int fd, int flags)
 {
 	char name[16];
 	int nfd;
@@ -182,7 +181,7 @@ static int reopen(struct server *s, int fd, int flags)
 	return nfd < 0 ? -errno : nfd;
 }
 
-static int do_open(struct server *s, int fd, uint64_t flags, int *outfd)
+static int do_open(struct gofer_server *s, int fd, uint64_t flags, int *outfd)
 {
 	const uint64_t allowed = O_ACCMODE | O_APPEND | O_TRUNC | O_DIRECTORY;
 	struct stat st, st2;
@@ -222,7 +221,7 @@ static int do_open(struct server *s, int fd, uint64_t flags, int *outfd)
 	return 0;
 }
 
-static int do_readdir(struct server *s, int fd, uint64_t cookie)
+static int do_readdir(struct gofer_server *s, int fd, uint64_t cookie)
 {
 	struct gofer_reply *rep = &s->out->rep;
 	size_t used = 0;
@@ -284,7 +283,7 @@ out:
 	return r;
 }
 
-static int do_readlink(struct server *s, int fd)
+static int do_readlink(struct gofer_server *s, int fd)
 {
 	ssize_t n = readlinkat(fd, "", s->out->rep.data, DATA_MAX);
 
@@ -294,7 +293,7 @@ static int do_readlink(struct server *s, int fd)
 	return 0;
 }
 
-static int do_statfs(struct server *s, int fd)
+static int do_statfs(struct gofer_server *s, int fd)
 {
 	struct statfs sfs;
 
@@ -306,7 +305,7 @@ static int do_statfs(struct server *s, int fd)
 }
 
 /* Decode and run one request of len bytes; fills s->out, maybe *outfd. */
-static int dispatch(struct server *s, size_t len, int *outfd)
+static int dispatch(struct gofer_server *s, size_t len, int *outfd)
 {
 	const struct gofer_req *req = &s->in->req;
 	struct stat st;
@@ -360,7 +359,7 @@ static int dispatch(struct server *s, size_t len, int *outfd)
 	return -EINVAL; /* unknown op */
 }
 
-static int send_reply(struct server *s, int fd)
+static int send_reply(int sock, const struct gofer_server *s, int fd)
 {
 	union {
 		struct cmsghdr hdr;
@@ -383,7 +382,7 @@ static int send_reply(struct server *s, int fd)
 		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	}
 	do
-		n = sendmsg(s->sock, &msg, MSG_NOSIGNAL);
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : 0;
 }
@@ -396,25 +395,102 @@ static bool peer_gone(int sock)
 	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
 }
 
-int gofer_serve_fds(int sock, int rootfd, int procfd, bool readonly)
+/* One request of n bytes already in s->in (n may exceed the buffer: the
+ * datagram was truncated). Fills s->out and maybe *outfd; returns the reply
+ * length. */
+static size_t handle_request(struct gofer_server *s, size_t n, int *outfd)
 {
-	struct server s = {
-		.sock = sock, .procfd = procfd, .readonly = readonly,
-	};
+	int r;
+
+	*outfd = -1;
+	memset(&s->out->rep, 0, REPLY_HDR);
+	if (n > sizeof(*s->in))
+		r = -EMSGSIZE;
+	else
+		r = dispatch(s, n, outfd);
+	s->out->rep.err = r;
+	if (r < 0)
+		s->out->rep.datalen = 0;
+	return REPLY_HDR + s->out->rep.datalen;
+}
+
+int gofer_server_new(int rootfd, int procfd, bool readonly,
+		     struct gofer_server **out)
+{
+	struct gofer_server *s = calloc(1, sizeof(*s));
 	uint32_t h;
 	int r;
 
-	s.in = malloc(sizeof(*s.in));
-	s.out = malloc(sizeof(*s.out));
-	s.dents = malloc(DATA_MAX);
-	r = (s.in && s.out && s.dents) ? handle_new(&s, rootfd, &h) : -ENOMEM;
+	if (s) {
+		s->procfd = procfd;
+		s->readonly = readonly;
+		s->in = malloc(sizeof(*s->in));
+		s->out = malloc(sizeof(*s->out));
+		s->dents = malloc(DATA_MAX);
+	}
+	r = (s && s->in && s->out && s->dents) ? handle_new(s, rootfd, &h)
+					       : -ENOMEM;
 	if (r < 0) {
 		close(rootfd);
-		goto out;
+		if (s) {
+			s->procfd = -1;
+			gofer_server_free(s);
+		}
+		close(procfd);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+size_t gofer_server_handle(struct gofer_server *s, const void *req, size_t len,
+			   const struct gofer_reply **reply, int *outfd)
+{
+	if (len <= sizeof(*s->in))
+		memcpy(s->in, req, len);
+	*reply = &s->out->rep;
+	return handle_request(s, len, outfd);
+}
+
+void gofer_server_reset(struct gofer_server *s)
+{
+	for (uint32_t i = 0; i < s->nfds; i++)
+		if (i != GOFER_ROOT_HANDLE && s->fds[i] >= 0) {
+			close(s->fds[i]);
+			s->fds[i] = -1;
+		}
+	s->hint = GOFER_ROOT_HANDLE + 1;
+}
+
+void gofer_server_free(struct gofer_server *s)
+{
+	if (!s)
+		return;
+	for (uint32_t i = 0; i < s->nfds; i++)
+		if (s->fds[i] >= 0)
+			close(s->fds[i]);
+	free(s->fds);
+	free(s->in);
+	free(s->out);
+	free(s->dents);
+	if (s->procfd >= 0)
+		close(s->procfd);
+	free(s);
+}
+
+int gofer_serve_fds(int sock, int rootfd, int procfd, bool readonly)
+{
+	struct gofer_server *s;
+	int r;
+
+	r = gofer_server_new(rootfd, procfd, readonly, &s);
+	if (r < 0) {
+		close(sock);
+		return r;
 	}
 	for (;;) {
-		ssize_t n = recv(sock, s.in, sizeof(*s.in), MSG_TRUNC);
-		int fd = -1;
+		ssize_t n = recv(sock, s->in, sizeof(*s->in), MSG_TRUNC);
+		int fd;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -424,15 +500,8 @@ int gofer_serve_fds(int sock, int rootfd, int procfd, bool readonly)
 		}
 		if (n == 0 && peer_gone(sock))
 			break;
-		memset(&s.out->rep, 0, REPLY_HDR);
-		if ((size_t)n > sizeof(*s.in))
-			r = -EMSGSIZE;
-		else
-			r = dispatch(&s, (size_t)n, &fd);
-		s.out->rep.err = r;
-		if (r < 0)
-			s.out->rep.datalen = 0;
-		r = send_reply(&s, fd);
+		handle_request(s, (size_t)n, &fd);
+		r = send_reply(sock, s, fd);
 		if (fd >= 0)
 			close(fd);
 		if (r == -EPIPE || r == -ECONNRESET) {
@@ -440,15 +509,7 @@ int gofer_serve_fds(int sock, int rootfd, int procfd, bool readonly)
 			break;
 		}
 	}
-out:
-	for (uint32_t i = 0; i < s.nfds; i++)
-		if (s.fds[i] >= 0)
-			close(s.fds[i]);
-	free(s.fds);
-	free(s.in);
-	free(s.out);
-	free(s.dents);
-	close(procfd);
+	gofer_server_free(s);
 	close(sock);
 	return r;
 }
