@@ -22,7 +22,7 @@ CFLAGS_ALL := -std=gnu11 $(OPT) $(SAN) $(WARN) -D_GNU_SOURCE -Iinclude -I$(BUILD
 LDFLAGS_ALL := $(SAN) -pthread $(EXTRA_LDFLAGS)
 
 SRC_DIRS := sentry sentry/kernel sentry/mm sentry/loader sentry/syscalls \
-	platform-ptrace platform-kvm gofer vfs vfs/fs netstack runsc-compat
+	platform-ptrace platform-kvm gofer vfs vfs/fs vfs/anon netstack runsc-compat
 LIB_SRCS := $(filter-out runsc-compat/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 ASM_SRCS := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.S))
 GEN_C := $(BUILD)/gen/syscall_table.c
@@ -30,7 +30,7 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) \
 	$(patsubst %.S,$(BUILD)/obj/%.S.o,$(ASM_SRCS)) $(BUILD)/obj/gen/syscall_table.o
 LIB := $(BUILD)/libcvisor.a
 
-SYSCALL_TESTS := $(patsubst tests/syscalls/%.c,$(BUILD)/tests/%,$(wildcard tests/syscalls/*_test.c))
+SYSCALL_TESTS := $(patsubst tests/syscalls/%.c,$(BUILD)/tests/%,$(wildcard tests/syscalls/*_test.c tests/syscalls/*_dyntest.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
@@ -72,6 +72,11 @@ bin/cvisor: $(BUILD)/cvisor
 $(BUILD)/tests/%: tests/syscalls/%.c tests/syscalls/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -static -pthread -o $@ $<
+
+# *_dyntest.c: the same, dynamically linked (ld.so, shared libraries, dlopen).
+$(BUILD)/tests/%_dyntest: tests/syscalls/%_dyntest.c tests/syscalls/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -o $@ $< -ldl
 
 $(BUILD)/unit/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)

@@ -111,8 +111,11 @@ static int attach_root(const char *root, bool readonly)
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 	int tfd, r = 0;
 
+	/* Not AT_RECURSIVE: submounts of the root (the host's /proc, /sys,
+	 * /dev, /run...) must not be served — the sandbox has its own, and
+	 * the host's /proc would name host processes and host files. */
 	tfd = (int)syscall(SYS_open_tree, AT_FDCWD, root,
-			   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+			   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (tfd >= 0) {
 		if (readonly &&
 		    syscall(SYS_mount_setattr, tfd, "",
@@ -127,7 +130,7 @@ static int attach_root(const char *root, bool readonly)
 			r = -errno;
 		return r;
 	}
-	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (mount(root, root, NULL, MS_BIND, NULL) < 0)
 		return -errno;
 	if (readonly) {
 		r = make_readonly(root);

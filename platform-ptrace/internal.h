@@ -12,7 +12,12 @@
  *   [SYSMSG_BASE, +SYSMSG_MAP_SIZE) systrap only: a second memfd shared
  *                                   with the sentry: one setup block, then
  *                                   one 64 KiB slot per stub thread (header
- *                                   page + sigaltstack)
+ *                                   page + sigaltstack). Slot 0 belongs to
+ *                                   the control thread (the stub's first
+ *                                   thread, which never runs workload
+ *                                   code); slots 1.. to context threads.
+ *                                   The memfd is sparse: an unused slot
+ *                                   costs address space only.
  *   vsyscall page (above TASK_SIZE; cannot be unmapped, harmless)
  *
  * Everything in the sysmsg region is writable by the workload and is
@@ -22,15 +27,16 @@
 #ifndef CVISOR_PLATFORM_PTRACE_INTERNAL_H
 #define CVISOR_PLATFORM_PTRACE_INTERNAL_H
 
-#define STUB_BASE 0x7fffffe00000
+#define STUB_BASE 0x7ffff0000000 /* 256 MiB under the top: room for
+				      SYSMSG_SLOTS slots */
 #define STUB_CODE STUB_BASE
 #define STUB_CODE_MAX 0x10000
 #define SYSMSG_BASE (STUB_BASE + STUB_CODE_MAX)
 #define SYSMSG_SLOT_SIZE 0x10000 /* power of two: the handler finds its
 				    slot by masking %rsp */
 #define SYSMSG_SLOT_SHIFT 16
-#define SYSMSG_SLOTS 1		 /* one stub thread per address space in
-				    this revision; room for 29 */
+#define SYSMSG_SLOTS 1024	 /* stub threads per address space,
+				    control thread included (room for 4094) */
 #define SYSMSG_SETUP SYSMSG_BASE /* setup block, one slot wide */
 #define SYSMSG_SLOT0 (SYSMSG_BASE + SYSMSG_SLOT_SIZE)
 #define SYSMSG_MAP_SIZE (SYSMSG_SLOT_SIZE * (1 + SYSMSG_SLOTS))
@@ -45,6 +51,14 @@
 /* Fixed descriptors in the stub (everything else is closed). */
 #define STUB_FD_MEM 3
 #define STUB_FD_SYSMSG 4
+
+/* Flags of the stub's thread-creating clone (a context thread shares
+ * everything with the control thread; kernel/fork.c copy_process). */
+#define STUB_CLONE_FLAGS                                                      \
+	(0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000) /* CLONE_VM|FS|  \
+		FILES|SIGHAND|THREAD|SYSVSEM */
+#define STUB_CLONE_TID_FLAGS (0x01000000 | 0x00200000) /* CHILD_SETTID|  \
+							 CHILD_CLEARTID */
 
 /* Stub modes (argument to stub_entry). */
 #define STUB_MODE_PTRACE 0
@@ -73,6 +87,7 @@
 #define HDR_SET_FS 120
 #define HDR_SET_GS 124
 #define HDR_SPIN_CYCLES 128
+#define HDR_TID 136	/* CLONE_CHILD_SETTID/CLEARTID word of the thread */
 
 /* Kernel struct ucontext (x86-64) offsets the stub rewrites before
  * rt_sigreturn: uc_stack {ss_sp, ss_flags, ss_size}, uc_sigmask. */
@@ -111,6 +126,9 @@ struct sysmsg_hdr {
 	uint32_t set_fs;
 	uint32_t set_gs;
 	uint64_t spin_cycles; /* stub-side spin budget (rdtsc cycles) */
+	uint32_t tid;	      /* set by the kernel at clone, cleared (and
+				 futex-woken) when the thread has exited */
+	uint32_t pad1;
 };
 
 _Static_assert(offsetof(struct sysmsg_hdr, state) == HDR_STATE, "hdr");
@@ -127,6 +145,7 @@ _Static_assert(offsetof(struct sysmsg_hdr, gs_base) == HDR_GS_BASE, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, set_fs) == HDR_SET_FS, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, set_gs) == HDR_SET_GS, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, spin_cycles) == HDR_SPIN_CYCLES, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, tid) == HDR_TID, "hdr");
 
 #include <ucontext.h>
 _Static_assert(offsetof(ucontext_t, uc_stack.ss_sp) == UC_SS_SP, "uc");
@@ -138,7 +157,7 @@ _Static_assert(offsetof(ucontext_t, uc_sigmask) == UC_SIGMASK, "uc");
  * stub_start mean anything in a stub). */
 extern const char stub_start[], stub_end[];
 extern const char stub_entry[], stub_syscall_int3[], stub_handler[],
-	stub_restorer[];
+	stub_restorer[], stub_clone_int3[], stub_clone_int3_ret[];
 
 static inline uint64_t stub_addr(const char *sym)
 {
@@ -159,10 +178,47 @@ pid_t stub_spawn(const struct stub_spawn_args *a);
 void stub_kill_reap(pid_t pid, int pidfd, bool reaped);
 /* CPU time used by the stub process (all its threads), in ns. */
 int stub_cputime(pid_t pid, uint64_t *ns);
+/* CPU time used by one stub thread, in ns (falls back to the process's). */
+int stub_thread_cputime(pid_t pid, pid_t tid, uint64_t *ns);
 
 /* Pin the calling thread to the CPU it runs on (nested; per thread). */
 void stub_pin_self(void);
 void stub_unpin_self(void);
+/* Pin another thread to the CPU the calling thread runs on. */
+void stub_pin_peer(pid_t tid);
+
+/*
+ * A long-lived thread that fork()s stubs, so that PR_SET_PDEATHSIG (which
+ * fires when the forking *thread* exits) ties stubs to the platform, not to
+ * whichever task thread happened to create the address space.
+ */
+struct stub_spawner;
+int stub_spawner_start(struct stub_spawner **out);
+void stub_spawner_stop(struct stub_spawner *s);
+pid_t stub_spawner_spawn(struct stub_spawner *s, const struct stub_spawn_args *a);
+
+/*
+ * FP state in the XSAVE standard (non-compacted) layout, as the kernel
+ * writes it into signal frames and exchanges it through NT_X86_XSTATE
+ * (see fpstate.c).
+ */
+struct fp_host {
+	uint32_t size;		/* bytes of the XSAVE area (CPUID 0xD.0 EBX) */
+	uint64_t features;	/* user xfeatures (XCR0) */
+	uint32_t mxcsr_mask;	/* writable MXCSR bits (FXSAVE mxcsr_mask) */
+	uint32_t comp_off[64];	/* standard-format offset of component i */
+	uint32_t comp_size[64];
+};
+const struct fp_host *fp_host(void);
+/* -EINVAL unless buf is an acceptable XSAVE image for this host (the
+ * checks of the kernel's validate_user_xstate_header and MXCSR mask). */
+int fp_validate(const void *buf, size_t len);
+/* The state of a freshly exec'd thread (FNINIT, MXCSR 0x1f80). */
+void fp_init_image(void *buf, size_t len);
+/* sw_reserved (fx_sw_bytes) words of a signal frame's fpstate. */
+#define FP_XSTATE_MAGIC1 0x46505853U
+#define FP_XSTATE_MAGIC2 0x46505845U
+#define FP_SW_OFF 464
 
 /* user_regs_struct sanity shared by both modes. */
 void stub_sanitize_regs(cpu_regs_t *r);

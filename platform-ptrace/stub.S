@@ -21,7 +21,7 @@
 	.text
 	.p2align 12
 	.globl stub_start, stub_end, stub_entry, stub_syscall_int3
-	.globl stub_handler, stub_restorer
+	.globl stub_handler, stub_restorer, stub_clone_int3, stub_clone_int3_ret
 stub_start:
 
 /*
@@ -122,6 +122,21 @@ stub_syscall_int3:
 	int3
 	ud2
 
+/* ptrace mode: clone injection point. The parent (the control thread)
+ * reports with int3 as above; the new thread is not traced yet, so it must
+ * not trap: it waits in pause() until its tracer PTRACE_SEIZEs and
+ * PTRACE_INTERRUPTs it, then gets the workload's registers. */
+	.p2align 4
+stub_clone_int3:
+	syscall
+	test	%rax, %rax
+	jz	1f
+	int3
+stub_clone_int3_ret:
+	ud2
+1:	SYS(__NR_pause)
+	jmp	1b
+
 /*
  * stub_handler(%rdi = signo, %rsi = siginfo, %rdx = ucontext)
  * SA_SIGINFO|SA_ONSTACK, all signals blocked. Runs on the altstack inside a
@@ -180,6 +195,8 @@ stub_handler:
 
 .Lcmd:
 	mov	HDR_CMD_NR(%rbx), %rax
+	cmp	$__NR_clone, %rax
+	je	.Lclone
 	mov	HDR_CMD_ARGS+0(%rbx), %rdi
 	mov	HDR_CMD_ARGS+8(%rbx), %rsi
 	mov	HDR_CMD_ARGS+16(%rbx), %rdx
@@ -192,6 +209,56 @@ stub_handler:
 	xchg	%eax, HDR_STATE(%rbx)
 	call	.Lwake_sentry
 	jmp	.Lwait
+
+	/* Control thread: create a context thread. args: flags, the child's
+	 * initial stack (top of its slot's header page), -, child_tid (its
+	 * slot's HDR_TID). The child shares the filter, the handlers and
+	 * the memory; it inherits our all-blocked mask and no altstack. */
+.Lclone:
+	mov	HDR_CMD_ARGS+0(%rbx), %rdi
+	mov	HDR_CMD_ARGS+8(%rbx), %rsi
+	xor	%edx, %edx
+	mov	HDR_CMD_ARGS+24(%rbx), %r10
+	xor	%r8d, %r8d
+	SYS(__NR_clone)
+	test	%rax, %rax
+	jz	.Lthread
+	mov	%rax, HDR_CMD_RET(%rbx)
+	mov	$ST_CMD_DONE, %eax
+	xchg	%eax, HDR_STATE(%rbx)
+	call	.Lwake_sentry
+	jmp	.Lwait
+
+.Lthread:
+	/* New thread, %rsp = its slot + SYSMSG_HDR_SIZE. */
+	mov	%rsp, %rbx
+	and	$~(SYSMSG_SLOT_SIZE - 1), %rbx
+	/* sigaltstack(&{ss_sp, ss_flags 0, ss_size}, NULL) */
+	push	$(SYSMSG_SLOT_SIZE - SYSMSG_HDR_SIZE)
+	push	$0
+	lea	SYSMSG_HDR_SIZE(%rbx), %rax
+	push	%rax
+	mov	%rsp, %rdi
+	xor	%esi, %esi
+	SYS(__NR_sigaltstack)
+	test	%rax, %rax
+	jnz	.Lthread_fail
+	/* rt_sigprocmask(SIG_SETMASK, &0, NULL, 8) */
+	push	$0
+	mov	$2, %edi
+	mov	%rsp, %rsi
+	xor	%edx, %edx
+	mov	$8, %r10d
+	SYS(__NR_rt_sigprocmask)
+	test	%rax, %rax
+	jnz	.Lthread_fail
+	/* Park in stub_handler on our own slot, like the first thread. */
+3:	int3
+	jmp	3b
+.Lthread_fail:
+	mov	$127, %edi
+	SYS(__NR_exit)
+	ud2
 
 .Lresume:
 	cmpl	$0, HDR_SET_FS(%rbx)

@@ -9,13 +9,17 @@
  * consists of one code page at STUB_CODE (plus, in systrap mode, the sysmsg
  * region) and whatever the sentry maps from the memory file.
  *
- * Locks: none. Ownership: the caller owns the pid (and must reap it).
- * Thread-local state: the CPU pinning depth of the calling thread.
+ * Locks: stub_spawner.call serialises callers of one spawner, then
+ * stub_spawner.lock guards the request. Ownership: the caller owns the pid
+ * (and must reap it). Thread-local state: the CPU pinning depth of the
+ * calling thread.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -185,6 +189,91 @@ pid_t stub_spawn(const struct stub_spawn_args *a)
 	return pid;
 }
 
+struct stub_spawner {
+	pthread_t thread;
+	pthread_mutex_t call;	/* one request at a time */
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	const struct stub_spawn_args *req;
+	pid_t result;
+	bool done, quit;
+};
+
+static void *spawner_main(void *arg)
+{
+	struct stub_spawner *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->req && !s->quit)
+			pthread_cond_wait(&s->cv, &s->lock);
+		if (s->quit)
+			break;
+		s->result = stub_spawn(s->req);
+		s->req = NULL;
+		s->done = true;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int stub_spawner_start(struct stub_spawner **out)
+{
+	struct stub_spawner *s = calloc(1, sizeof(*s));
+	sigset_t all, old;
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->call, NULL);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	/* No signal meant for task threads may land here. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&s->thread, NULL, spawner_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		free(s);
+		return -r;
+	}
+	*out = s;
+	return 0;
+}
+
+void stub_spawner_stop(struct stub_spawner *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->quit = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->call);
+	free(s);
+}
+
+pid_t stub_spawner_spawn(struct stub_spawner *s, const struct stub_spawn_args *a)
+{
+	pid_t r;
+
+	pthread_mutex_lock(&s->call);
+	pthread_mutex_lock(&s->lock);
+	s->req = a;
+	s->done = false;
+	pthread_cond_broadcast(&s->cv);
+	while (!s->done)
+		pthread_cond_wait(&s->cv, &s->lock);
+	r = s->result;
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&s->call);
+	return r;
+}
+
 void stub_kill_reap(pid_t pid, int pidfd, bool reaped)
 {
 	if (!reaped && pid > 0) {
@@ -233,6 +322,18 @@ void stub_unpin_self(void)
 		sched_setaffinity(0, sizeof(pin_saved), &pin_saved);
 }
 
+void stub_pin_peer(pid_t tid)
+{
+	cpu_set_t one;
+	int cpu = sched_getcpu();
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	sched_setaffinity(tid, sizeof(one), &one);
+}
+
 void stub_sanitize_regs(cpu_regs_t *r)
 {
 	/* The only selectors a 64-bit task may run with; anything else
@@ -253,4 +354,30 @@ int stub_cputime(pid_t pid, uint64_t *ns)
 		return -ESRCH;
 	*ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	return 0;
+}
+
+int stub_thread_cputime(pid_t pid, pid_t tid, uint64_t *ns)
+{
+	char path[64], buf[64];
+	unsigned long long v;
+	ssize_t n;
+	int fd;
+
+	/* A thread CPU clock of another process cannot be read with
+	 * clock_gettime (posix-cpu-timers.c wants the same thread group);
+	 * schedstat's first field is the same sum_exec_runtime. */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			if (sscanf(buf, "%llu", &v) == 1) {
+				*ns = v;
+				return 0;
+			}
+		}
+	}
+	return stub_cputime(pid, ns);
 }

@@ -17,20 +17,31 @@
  * watched through a pidfd. A dead stub is noticed when the sentry's futex
  * wait times out (SENTRY_WAIT_TIMEOUT_NS) and the pidfd polls readable.
  *
- * Mapping changes are commands in the header (syscall number and args),
- * executed by the parked stub thread from its code page (allowed by the
- * filter).
+ * Threads: the stub's first thread is the *control thread*: it parks in
+ * slot 0 for good and never runs workload code. Mapping changes (and the
+ * creation of context threads) are commands in its slot header (syscall
+ * number and args), executed from the stub's code page (allowed by the
+ * filter), so they work from any sentry thread while context threads run
+ * workload code; a mutex per address space serialises them. Each context
+ * is a stub thread of its own (clone(CLONE_VM|CLONE_THREAD|...) made by the
+ * control thread) with its own slot, parked and resumed exactly like the
+ * control thread; ctx_release makes it run exit(2) from its slot, and the
+ * slot is reused once CLONE_CHILD_CLEARTID has cleared its tid word and
+ * tgkill(0) says the thread is gone. Stubs are fork()ed by the platform's
+ * spawner thread (stub.c), so PR_SET_PDEATHSIG ties them to the platform
+ * rather than to the task thread that created the address space.
  *
  * Everything in the sysmsg region is writable by the workload: pointers and
  * numbers read from it are validated and copied before use, and the frame
  * fields the kernel trusts on sigreturn (uc_stack, uc_sigmask) are rewritten
  * by the sentry on every resume.
  *
- * Threading: one context per address space, driven by the thread that
- * created the address space (PDEATHSIG ties the stub to that thread).
- * ctx->interrupt is the only field touched from other threads (atomically).
- * Locks: none. Ownership: the address space owns the stub pid, pidfd and the
- * sysmsg mapping; the context borrows the address space.
+ * Threading (include/cvisor/platform.h): a context is driven by its owner;
+ * ctx->interrupt and as->dead are touched from other threads (atomically).
+ * Locks: as->cmd_lock (control slot) and as->slot_lock (slot bitmap), never
+ * nested. Ownership: the address space owns the stub pid, pidfd and the
+ * sysmsg mapping; it is reference counted (the sentry's handle plus one per
+ * context) and freed with the last reference.
  */
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -38,6 +49,8 @@
 #include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -67,25 +80,38 @@
 struct systrap_platform {
 	struct platform base;
 	int memfd;
+	struct stub_spawner *spawner;
+};
+
+/* Adaptive spin state of one waiter (one per slot). */
+struct spin_state {
+	unsigned fail;	/* consecutive waits whose spin ran out */
+	unsigned off;	/* waits left with spinning disabled */
+	pid_t tid;	/* context thread waited for (0: control thread) */
 };
 
 struct systrap_as {
 	struct platform_as base;
 	pid_t pid;
 	int pidfd;
-	bool dead;	/* the stub is gone (not yet reaped) */
-	bool has_ctx;
+	atomic_bool dead;	/* the stub is gone (or released) */
+	atomic_int refs;	/* the sentry's handle + one per context */
 	uint8_t *sysmsg;	/* sentry mapping of the sysmsg region */
-	struct sysmsg_hdr *hdr; /* slot 0 header */
-	uint64_t uc;		/* stub address of the parked frame's ucontext */
-	unsigned spin_fail;	/* consecutive waits whose spin ran out */
-	unsigned spin_off;	/* waits left with spinning disabled */
+	pthread_mutex_t cmd_lock; /* the control slot: one command at a time */
+	struct spin_state ctl_spin;
+	pthread_mutex_t slot_lock;
+	uint64_t slot_busy[(SYSMSG_SLOTS + 63) / 64]; /* in use or leaked */
 };
 
 struct systrap_ctx {
 	struct platform_ctx base;
 	atomic_int interrupt;
-	bool fresh;	/* first run: reset FP state */
+	unsigned slot;
+	pid_t tid;
+	struct sysmsg_hdr *hdr;
+	uint64_t uc;	/* stub address of the parked frame's ucontext */
+	struct spin_state spin;
+	bool fresh;	/* first run: write every register */
 	bool fs_known;	/* cur_fs/cur_gs describe the stub thread */
 	uint64_t cur_fs, cur_gs;
 	/* The general registers as they are in the parked frame: only the
@@ -117,6 +143,16 @@ static long futex(uint32_t *uaddr, int op, uint32_t val,
 	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
 }
 
+static uint64_t slot_addr(unsigned slot)
+{
+	return SYSMSG_SLOT0 + (uint64_t)slot * SYSMSG_SLOT_SIZE;
+}
+
+static struct sysmsg_hdr *slot_hdr(struct systrap_as *as, unsigned slot)
+{
+	return (struct sysmsg_hdr *)(as->sysmsg + (slot_addr(slot) - SYSMSG_BASE));
+}
+
 static uint64_t st_user_max(struct platform *p UNUSED)
 {
 	return STUB_BASE;
@@ -125,6 +161,7 @@ static uint64_t st_user_max(struct platform *p UNUSED)
 static int st_init(const struct platform_config *cfg, struct platform **out)
 {
 	struct systrap_platform *sp;
+	int r;
 
 	if (cfg->memfd < 0)
 		return -EBADF;
@@ -133,54 +170,62 @@ static int st_init(const struct platform_config *cfg, struct platform **out)
 		return -ENOMEM;
 	sp->base.ops = &platform_systrap_ops;
 	sp->memfd = cfg->memfd;
+	r = stub_spawner_start(&sp->spawner);
+	if (r) {
+		free(sp);
+		return r;
+	}
 	*out = &sp->base;
 	return 0;
 }
 
 static void st_destroy(struct platform *p)
 {
-	free(container_of(p, struct systrap_platform, base));
+	struct systrap_platform *sp = container_of(p, struct systrap_platform, base);
+
+	stub_spawner_stop(sp->spawner);
+	free(sp);
 }
 
 static bool stub_alive(struct systrap_as *as)
 {
 	struct pollfd pfd = { .fd = as->pidfd, .events = POLLIN };
 
-	if (as->dead)
+	if (atomic_load(&as->dead))
 		return false;
 	/* A pidfd polls readable once the process has exited
 	 * (pidfd_open(2)). */
 	if (poll(&pfd, 1, 0) > 0)
-		as->dead = true;
-	return !as->dead;
+		atomic_store(&as->dead, true);
+	return !atomic_load(&as->dead);
 }
 
 /*
- * Wait until the stub publishes state `want`. Returns 0, or -ESRCH when the
- * stub died.
+ * Wait until the stub thread of header h publishes state `want`. Returns 0,
+ * or -ESRCH when the stub died.
  */
-static int sysmsg_wait(struct systrap_as *as, uint32_t want)
+static int sysmsg_wait(struct systrap_as *as, struct sysmsg_hdr *h,
+		       struct spin_state *sp, uint32_t want)
 {
-	struct sysmsg_hdr *h = as->hdr;
 	struct timespec ts = { 0, SENTRY_WAIT_TIMEOUT_NS };
 	uint64_t deadline;
 	uint32_t s;
 
-	if (as->spin_off) {
-		if (--as->spin_off == 0)
+	if (sp->off) {
+		if (--sp->off == 0)
 			h->spin_cycles = STUB_SPIN_CYCLES;
 	} else {
 		deadline = rdtsc() + SENTRY_SPIN_CYCLES;
 		do {
 			if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == want) {
-				as->spin_fail = 0;
+				sp->fail = 0;
 				return 0;
 			}
 			__builtin_ia32_pause();
 		} while (rdtsc() < deadline);
-		if (++as->spin_fail >= SPIN_FAIL_MAX) {
-			as->spin_fail = 0;
-			as->spin_off = SPIN_OFF_WAITS;
+		if (++sp->fail >= SPIN_FAIL_MAX) {
+			sp->fail = 0;
+			sp->off = SPIN_OFF_WAITS;
 			h->spin_cycles = 0;
 		}
 	}
@@ -192,8 +237,13 @@ static int sysmsg_wait(struct systrap_as *as, uint32_t want)
 		s = __atomic_load_n(&h->state, __ATOMIC_SEQ_CST);
 		if (s == want)
 			break;
+		/* On a timeout: has the stub, or this one thread of it,
+		 * gone? (A context thread only exits when told to, or if
+		 * its start in stub.S .Lthread failed.) */
 		if (futex(&h->state, FUTEX_WAIT, s, &ts) && errno == ETIMEDOUT &&
-		    !stub_alive(as)) {
+		    (!stub_alive(as) ||
+		     (sp->tid && syscall(SYS_tgkill, as->pid, sp->tid, 0) &&
+		      errno == ESRCH))) {
 			__atomic_store_n(&h->sentry_sleeping, 0, __ATOMIC_RELAXED);
 			return -ESRCH;
 		}
@@ -202,22 +252,21 @@ static int sysmsg_wait(struct systrap_as *as, uint32_t want)
 	return 0;
 }
 
-/* Hand the parked stub a new state (CMD or RESUME). */
-static void sysmsg_post(struct systrap_as *as, uint32_t state)
+/* Hand a parked stub thread a new state (CMD or RESUME). */
+static void sysmsg_post(struct sysmsg_hdr *h, uint32_t state)
 {
-	struct sysmsg_hdr *h = as->hdr;
-
 	__atomic_exchange_n(&h->state, state, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&h->stub_sleeping, __ATOMIC_SEQ_CST))
 		futex(&h->state, FUTEX_WAKE, 1, NULL);
 }
 
-/* Translate a stub address inside slot 0's stack area into a sentry
+/* Translate a stub address inside the stack area of a slot into a sentry
  * pointer, or NULL when [addr, addr+len) leaves it or is misaligned. */
-static void *slot_ptr(struct systrap_as *as, uint64_t addr, uint64_t len)
+static void *slot_ptr(struct systrap_as *as, unsigned slot, uint64_t addr,
+		      uint64_t len)
 {
-	const uint64_t lo = SYSMSG_SLOT0 + SYSMSG_HDR_SIZE;
-	const uint64_t hi = SYSMSG_SLOT0 + SYSMSG_SLOT_SIZE;
+	const uint64_t lo = slot_addr(slot) + SYSMSG_HDR_SIZE;
+	const uint64_t hi = slot_addr(slot) + SYSMSG_SLOT_SIZE;
 
 	if (addr < lo || addr > hi || len > hi - addr || (addr & 7))
 		return NULL;
@@ -228,15 +277,19 @@ static void *slot_ptr(struct systrap_as *as, uint64_t addr, uint64_t len)
  * has a 128-byte sigset and FP area after it that the kernel's lacks. */
 #define KUC_SIZE (offsetof(ucontext_t, uc_sigmask) + 8)
 
+/* Run one syscall in the control thread (slot 0). Any thread. */
 static long sysmsg_cmd(struct systrap_as *as, long nr, uint64_t a0,
 		       uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
 		       uint64_t a5)
 {
-	struct sysmsg_hdr *h = as->hdr;
-	int r;
+	struct sysmsg_hdr *h = slot_hdr(as, 0);
+	long r;
 
-	if (!stub_alive(as))
+	pthread_mutex_lock(&as->cmd_lock);
+	if (!stub_alive(as)) {
+		pthread_mutex_unlock(&as->cmd_lock);
 		return -ESRCH;
+	}
 	h->cmd_nr = (uint64_t)nr;
 	h->cmd_args[0] = a0;
 	h->cmd_args[1] = a1;
@@ -244,18 +297,21 @@ static long sysmsg_cmd(struct systrap_as *as, long nr, uint64_t a0,
 	h->cmd_args[3] = a3;
 	h->cmd_args[4] = a4;
 	h->cmd_args[5] = a5;
-	sysmsg_post(as, ST_CMD);
-	r = sysmsg_wait(as, ST_CMD_DONE);
-	if (r)
-		return r;
-	return (long)__atomic_load_n(&h->cmd_ret, __ATOMIC_ACQUIRE);
+	sysmsg_post(h, ST_CMD);
+	r = sysmsg_wait(as, h, &as->ctl_spin, ST_CMD_DONE);
+	if (!r)
+		r = (long)__atomic_load_n(&h->cmd_ret, __ATOMIC_ACQUIRE);
+	pthread_mutex_unlock(&as->cmd_lock);
+	return r;
 }
 
 static int build_filter(struct sock_filter *f, size_t max)
 {
 	static const uint32_t allowed[] = {
-		__NR_rt_sigreturn, __NR_futex,	    __NR_mmap,
-		__NR_munmap,	   __NR_mprotect,   __NR_arch_prctl,
+		__NR_rt_sigreturn, __NR_futex,	     __NR_mmap,
+		__NR_munmap,	   __NR_mprotect,    __NR_arch_prctl,
+		__NR_clone,	   __NR_sigaltstack, __NR_rt_sigprocmask,
+		__NR_exit,
 	};
 	const uint32_t lo = (uint32_t)STUB_CODE;
 	const uint32_t hi = (uint32_t)(STUB_CODE >> 32);
@@ -316,21 +372,22 @@ struct trap {
 	greg_t gregs[NGREG];
 };
 
-static int read_trap(struct systrap_as *as, struct trap *t)
+static int read_trap(struct systrap_as *as, unsigned slot, struct trap *t,
+		     uint64_t *ucp)
 {
-	struct sysmsg_hdr *h = as->hdr;
+	struct sysmsg_hdr *h = slot_hdr(as, slot);
 	uint64_t info = __atomic_load_n(&h->info, __ATOMIC_RELAXED);
 	uint64_t uc = __atomic_load_n(&h->uc, __ATOMIC_RELAXED);
 	uint64_t sig = __atomic_load_n(&h->signo, __ATOMIC_RELAXED);
-	const void *pi = slot_ptr(as, info, sizeof(siginfo_t));
-	const ucontext_t *puc = slot_ptr(as, uc, KUC_SIZE);
+	const void *pi = slot_ptr(as, slot, info, sizeof(siginfo_t));
+	const ucontext_t *puc = slot_ptr(as, slot, uc, KUC_SIZE);
 
 	if (!pi || !puc || sig == 0 || sig > 64)
 		return -EIO;
 	memcpy(&t->si, pi, 32);
 	memcpy(t->gregs, puc->uc_mcontext.gregs, sizeof(t->gregs));
 	t->signo = (int)sig;
-	as->uc = uc;
+	*ucp = uc;
 	return 0;
 }
 
@@ -391,43 +448,141 @@ static void regs_to_frame(const cpu_regs_t *r, greg_t *last, greg_t *g,
 			g[i] = v[i];
 }
 
-/* Execve-like FP state: x87 control word 0x37f, MXCSR 0x1f80, registers
- * zero, extended (AVX...) components back to their init state by clearing
- * their XSTATE_BV bits (the kernel's XRSTOR then initialises them). */
-static void reset_fpstate(struct systrap_as *as, uint64_t fp)
+/*
+ * The fpstate of the context's parked frame, or NULL. The pointer is in
+ * workload-writable memory: it must lie in the context's own slot, be
+ * 64-byte aligned (XRSTOR's rule) and leave room for the whole XSAVE area
+ * plus the FP_XSTATE_MAGIC2 word.
+ */
+static uint8_t *frame_fp(struct systrap_as *as, struct systrap_ctx *c)
 {
-	struct _libc_fpstate *f = slot_ptr(as, fp, 512 + 64);
-	uint64_t *xstate_bv;
+	const struct fp_host *fh = fp_host();
+	const ucontext_t *uc = slot_ptr(as, c->slot, c->uc, KUC_SIZE);
+	uint64_t fp;
 
-	if (!f)
-		return;
-	memset(f->_st, 0, sizeof(f->_st));
-	memset(f->_xmm, 0, sizeof(f->_xmm));
-	f->cwd = 0x37f;
-	f->swd = 0;
-	f->ftw = 0;
-	f->fop = 0;
-	f->rip = 0;
-	f->rdp = 0;
-	f->mxcsr = 0x1f80;
-	/* Only an XSAVE frame (fx_sw_bytes.magic1 == FP_XSTATE_MAGIC1,
-	 * arch/x86/include/uapi/asm/sigcontext.h) has the header. */
-	if (*(uint32_t *)((uint8_t *)f + 464) == 0x46505853U) {
-		xstate_bv = (uint64_t *)((uint8_t *)f + 512);
-		*xstate_bv &= 3;
-	}
+	if (!uc)
+		return NULL;
+	memcpy(&fp, &uc->uc_mcontext.fpregs, 8);
+	if (fp & 63)
+		return NULL;
+	return slot_ptr(as, c->slot, fp, (uint64_t)fh->size + 4);
 }
 
-/* Undo whatever part of st_as_setup() happened; also as_release. */
-static void st_as_free(struct systrap_as *as)
+/* Write a validated image into the frame, with the sw_reserved words and
+ * the trailing magic that make the kernel's sigreturn XRSTOR it
+ * (arch/x86/kernel/fpu/signal.c check_xstate_in_sigframe). */
+static void frame_put_fp(uint8_t *fp, const uint8_t *buf, size_t len)
 {
-	if (as->pid > 0)
-		stub_kill_reap(as->pid, as->pidfd, false);
-	else if (as->pidfd >= 0)
+	const struct fp_host *fh = fp_host();
+	uint32_t w;
+	uint64_t q;
+
+	memcpy(fp, buf, FP_SW_OFF);
+	memset(fp + FP_SW_OFF, 0, 512 - FP_SW_OFF);
+	if (fh->size == 512)
+		return;
+	w = FP_XSTATE_MAGIC1;
+	memcpy(fp + FP_SW_OFF, &w, 4);
+	w = fh->size + 4; /* extended_size */
+	memcpy(fp + FP_SW_OFF + 4, &w, 4);
+	q = fh->features;
+	memcpy(fp + FP_SW_OFF + 8, &q, 8);
+	w = fh->size; /* xstate_size */
+	memcpy(fp + FP_SW_OFF + 16, &w, 4);
+	len = len < fh->size ? len : fh->size;
+	memcpy(fp + 512, buf + 512, len - 512);
+	memset(fp + len, 0, fh->size - len);
+	w = FP_XSTATE_MAGIC2;
+	memcpy(fp + fh->size, &w, 4);
+}
+
+static size_t st_fpstate_size(struct platform *p UNUSED)
+{
+	return fp_host()->size;
+}
+
+static int st_ctx_get_fpstate(struct platform_ctx *bc, void *buf, size_t len)
+{
+	struct systrap_ctx *c = to_ctx(bc);
+	const struct fp_host *fh = fp_host();
+	uint8_t *out = buf, *fp = frame_fp(to_as(bc->as), c);
+	uint32_t magic, size;
+	uint64_t bv = 3;
+
+	if (len < fh->size)
+		return -EINVAL;
+	if (!fp)
+		return -EIO;
+	memset(buf, 0, len);
+	memcpy(&magic, fp + FP_SW_OFF, 4);
+	memcpy(&size, fp + FP_SW_OFF + 16, 4);
+	if (fh->size > 512 && magic == FP_XSTATE_MAGIC1 && size == fh->size) {
+		memcpy(out, fp, fh->size);
+	} else {
+		/* A legacy-only frame (a workload scribbled on it): x87
+		 * and SSE are what it holds. */
+		memcpy(out, fp, 512);
+		if (fh->size > 512)
+			memcpy(out + 512, &bv, 8);
+	}
+	/* sw_reserved as the kernel would write it for this host. */
+	memset(out + FP_SW_OFF, 0, 512 - FP_SW_OFF);
+	if (fh->size > 512) {
+		uint32_t w = FP_XSTATE_MAGIC1;
+		uint64_t q = fh->features;
+
+		memcpy(out + FP_SW_OFF, &w, 4);
+		w = fh->size + 4;
+		memcpy(out + FP_SW_OFF + 4, &w, 4);
+		memcpy(out + FP_SW_OFF + 8, &q, 8);
+		w = fh->size;
+		memcpy(out + FP_SW_OFF + 16, &w, 4);
+	}
+	return 0;
+}
+
+static int st_ctx_set_fpstate(struct platform_ctx *bc, const void *buf,
+			      size_t len)
+{
+	struct systrap_ctx *c = to_ctx(bc);
+	uint8_t *fp;
+	int r = fp_validate(buf, len);
+
+	if (r)
+		return r;
+	fp = frame_fp(to_as(bc->as), c);
+	if (!fp)
+		return -EIO;
+	frame_put_fp(fp, buf, len);
+	return 0;
+}
+
+static void as_put(struct systrap_as *as)
+{
+	if (atomic_fetch_sub(&as->refs, 1) != 1)
+		return;
+	if (as->pidfd >= 0)
 		close(as->pidfd);
 	if (as->sysmsg)
 		munmap(as->sysmsg, SYSMSG_MAP_SIZE);
+	pthread_mutex_destroy(&as->cmd_lock);
+	pthread_mutex_destroy(&as->slot_lock);
 	free(as);
+}
+
+/* SIGKILL the whole stub and reap it. */
+static void as_kill(struct systrap_as *as)
+{
+	if (as->pid <= 0)
+		return;
+	if (as->pidfd < 0 ||
+	    syscall(SYS_pidfd_send_signal, as->pidfd, SIGKILL, NULL, 0))
+		kill(as->pid, SIGKILL);
+	atomic_store(&as->dead, true);
+	/* The spawner thread forked it; any thread of ours may reap it. */
+	while (waitpid(as->pid, NULL, __WALL) < 0 && errno == EINTR)
+		;
+	as->pid = 0;
 }
 
 static int st_as_setup(struct systrap_platform *sp, struct systrap_as *as)
@@ -435,7 +590,10 @@ static int st_as_setup(struct systrap_platform *sp, struct systrap_as *as)
 	struct stub_spawn_args a = { .memfd = sp->memfd, .mode = STUB_MODE_SYSTRAP };
 	_cleanup_close_ int fd = -1;
 	struct sock_fprog *fprog;
+	struct sysmsg_hdr *h;
 	struct trap t;
+	uint64_t uc;
+	pid_t pid;
 	int n, r;
 	void *m;
 
@@ -448,8 +606,8 @@ static int st_as_setup(struct systrap_platform *sp, struct systrap_as *as)
 	if (m == MAP_FAILED)
 		return -errno;
 	as->sysmsg = m;
-	as->hdr = (struct sysmsg_hdr *)(as->sysmsg + (SYSMSG_SLOT0 - SYSMSG_BASE));
-	as->hdr->spin_cycles = STUB_SPIN_CYCLES;
+	h = slot_hdr(as, 0);
+	h->spin_cycles = STUB_SPIN_CYCLES;
 
 	n = build_filter((struct sock_filter *)(as->sysmsg + SETUP_FILTER_OFF),
 			 SETUP_FILTER_MAX);
@@ -460,18 +618,20 @@ static int st_as_setup(struct systrap_platform *sp, struct systrap_as *as)
 	fprog->filter = (struct sock_filter *)(SYSMSG_SETUP + SETUP_FILTER_OFF);
 
 	a.sysmsg_fd = fd;
-	as->pid = stub_spawn(&a);
-	if (as->pid < 0)
-		return as->pid;
+	pid = stub_spawner_spawn(sp->spawner, &a);
+	if (pid < 0)
+		return pid;
+	as->pid = pid;
 	as->pidfd = (int)syscall(SYS_pidfd_open, as->pid, 0);
 	if (as->pidfd < 0)
 		return -errno;
 
-	/* The stub parks itself with an int3 once set up. */
-	r = sysmsg_wait(as, ST_TRAPPED);
+	/* The stub parks itself with an int3 once set up: from now on it is
+	 * the control thread. */
+	r = sysmsg_wait(as, h, &as->ctl_spin, ST_TRAPPED);
 	if (r)
 		return r;
-	r = read_trap(as, &t);
+	r = read_trap(as, 0, &t, &uc);
 	if (r)
 		return r;
 	return t.signo == SIGTRAP ? 0 : -EIO;
@@ -488,9 +648,15 @@ static int st_as_new(struct platform *p, struct platform_as **out)
 		return -ENOMEM;
 	as->base.p = p;
 	as->pidfd = -1;
+	atomic_init(&as->refs, 1);
+	atomic_init(&as->dead, false);
+	pthread_mutex_init(&as->cmd_lock, NULL);
+	pthread_mutex_init(&as->slot_lock, NULL);
+	as->slot_busy[0] = 1; /* the control thread */
 	r = st_as_setup(sp, as);
 	if (r) {
-		st_as_free(as);
+		as_kill(as);
+		as_put(as);
 		return r;
 	}
 	*out = &as->base;
@@ -499,7 +665,10 @@ static int st_as_new(struct platform *p, struct platform_as **out)
 
 static void st_as_release(struct platform_as *bas)
 {
-	st_as_free(to_as(bas));
+	struct systrap_as *as = to_as(bas);
+
+	as_kill(as);
+	as_put(as);
 }
 
 static int check_range(uint64_t addr, uint64_t len)
@@ -544,45 +713,165 @@ static int st_as_protect(struct platform_as *bas, uint64_t addr, uint64_t len,
 			       (uint64_t)prot, 0, 0, 0);
 }
 
+static int slot_alloc(struct systrap_as *as)
+{
+	int slot = -EAGAIN;
+
+	pthread_mutex_lock(&as->slot_lock);
+	for (unsigned i = 1; i < SYSMSG_SLOTS; i++) {
+		if (!(as->slot_busy[i / 64] & (1ULL << (i % 64)))) {
+			as->slot_busy[i / 64] |= 1ULL << (i % 64);
+			slot = (int)i;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&as->slot_lock);
+	return slot;
+}
+
+static void slot_free(struct systrap_as *as, unsigned slot)
+{
+	pthread_mutex_lock(&as->slot_lock);
+	as->slot_busy[slot / 64] &= ~(1ULL << (slot % 64));
+	pthread_mutex_unlock(&as->slot_lock);
+}
+
+/*
+ * Make the parked thread of c exit and wait until it is gone, so its slot
+ * can be reused. Returns false if it did not go away in time (the slot is
+ * then never reused: a workload can scribble on slot headers).
+ */
+static bool ctx_thread_exit(struct systrap_as *as, struct systrap_ctx *c)
+{
+	struct sysmsg_hdr *h = c->hdr;
+	struct timespec ts = { 0, 1000000 };
+
+	if (!stub_alive(as))
+		return true;
+	h->cmd_nr = __NR_exit;
+	memset(h->cmd_args, 0, sizeof(h->cmd_args));
+	sysmsg_post(h, ST_CMD);
+	for (int i = 0; i < 1000; i++) {
+		uint32_t tid = __atomic_load_n(&h->tid, __ATOMIC_ACQUIRE);
+
+		/* CLONE_CHILD_CLEARTID clears the word (and wakes it)
+		 * early in exit; tgkill tells when the thread is gone. */
+		if (tid == 0 &&
+		    syscall(SYS_tgkill, as->pid, c->tid, 0) && errno == ESRCH)
+			return true;
+		if (!stub_alive(as))
+			return true;
+		if (tid)
+			futex(&h->tid, FUTEX_WAIT, tid, &ts);
+		else
+			sched_yield();
+	}
+	log_warn("systrap: stub thread %d did not exit", c->tid);
+	return false;
+}
+
 static int st_ctx_new(struct platform_as *bas, struct platform_ctx **out)
 {
 	struct systrap_as *as = to_as(bas);
+	const struct fp_host *fh = fp_host();
 	struct systrap_ctx *c;
+	struct trap t;
+	uint8_t *img, *fp;
+	long tid;
+	int slot, r;
 
-	if (as->has_ctx) /* one context per address space (this revision) */
-		return -EBUSY;
+	if (!stub_alive(as))
+		return -ESRCH;
 	c = calloc(1, sizeof(*c));
-	if (!c)
+	img = calloc(1, fh->size);
+	if (!c || !img) {
+		free(c);
+		free(img);
 		return -ENOMEM;
+	}
+	slot = slot_alloc(as);
+	if (slot < 0) {
+		free(c);
+		free(img);
+		return slot;
+	}
 	c->base.as = bas;
 	atomic_init(&c->interrupt, 0);
+	c->slot = (unsigned)slot;
+	c->hdr = slot_hdr(as, c->slot);
+	memset(c->hdr, 0, sizeof(*c->hdr));
+	c->hdr->spin_cycles = STUB_SPIN_CYCLES;
 	c->fresh = true;
-	as->has_ctx = true;
+
+	/* The new thread starts on the top of its header page, sets its
+	 * altstack to the rest of the slot, unblocks signals and parks with
+	 * an int3 like the control thread did (stub.S .Lthread). */
+	tid = sysmsg_cmd(as, __NR_clone,
+			 STUB_CLONE_FLAGS | STUB_CLONE_TID_FLAGS,
+			 slot_addr(c->slot) + SYSMSG_HDR_SIZE, 0,
+			 slot_addr(c->slot) + HDR_TID, 0, 0);
+	if (tid <= 0) {
+		r = tid < 0 ? (int)tid : -EIO;
+		goto fail_slot;
+	}
+	c->tid = (pid_t)tid;
+	c->spin.tid = c->tid;
+	r = sysmsg_wait(as, c->hdr, &c->spin, ST_TRAPPED);
+	if (!r)
+		r = read_trap(as, c->slot, &t, &c->uc);
+	if (!r && t.signo != SIGTRAP)
+		r = -EIO;
+	if (!r) {
+		memcpy(c->frame, t.gregs, sizeof(c->frame));
+		/* execve-like FP state, nothing inherited from the stub. */
+		fp = frame_fp(as, c);
+		if (!fp) {
+			r = -EIO;
+		} else {
+			fp_init_image(img, fh->size);
+			frame_put_fp(fp, img, fh->size);
+		}
+	}
+	if (r) {
+		if (!ctx_thread_exit(as, c))
+			goto fail;
+		goto fail_slot;
+	}
+	free(img);
+	atomic_fetch_add(&as->refs, 1);
 	*out = &c->base;
 	return 0;
+fail_slot:
+	slot_free(as, c->slot);
+fail:
+	free(c);
+	free(img);
+	return r;
 }
 
 static void st_ctx_release(struct platform_ctx *bc)
 {
-	to_as(bc->as)->has_ctx = false;
-	free(to_ctx(bc));
+	struct systrap_ctx *c = to_ctx(bc);
+	struct systrap_as *as = to_as(bc->as);
+
+	if (ctx_thread_exit(as, c))
+		slot_free(as, c->slot);
+	free(c);
+	as_put(as);
 }
 
 /* Write the sentry's view of the registers into the parked frame. */
 static int load_frame(struct systrap_ctx *c, struct systrap_as *as,
 		      const cpu_regs_t *regs)
 {
-	ucontext_t *uc = slot_ptr(as, as->uc, KUC_SIZE);
-	struct sysmsg_hdr *h = as->hdr;
+	ucontext_t *uc = slot_ptr(as, c->slot, c->uc, KUC_SIZE);
+	struct sysmsg_hdr *h = c->hdr;
 
 	if (!uc)
 		return -EIO;
 	/* uc_sigmask and uc_stack are rewritten by the stub itself. */
 	regs_to_frame(regs, c->frame, uc->uc_mcontext.gregs, c->fresh);
-	if (c->fresh) {
-		reset_fpstate(as, (uint64_t)uc->uc_mcontext.fpregs);
-		c->fresh = false;
-	}
+	c->fresh = false;
 	/* fs/gs bases are not part of the signal frame: the stub loads them
 	 * with arch_prctl before returning, only when they changed. */
 	if (!c->fs_known || regs->fs_base != c->cur_fs) {
@@ -611,7 +900,7 @@ static int st_ctx_switch(struct platform_ctx *bc, cpu_regs_t *regs,
 	stop->trapno = ~0ULL;
 	/* No syscall on this path (a poll() costs ~1 us here): death is
 	 * noticed by sysmsg_wait's timeout. */
-	if (as->dead) {
+	if (atomic_load_explicit(&as->dead, memory_order_relaxed)) {
 		stop->reason = STOP_DEAD;
 		return 0;
 	}
@@ -624,13 +913,13 @@ static int st_ctx_switch(struct platform_ctx *bc, cpu_regs_t *regs,
 		r = load_frame(c, as, regs);
 		if (r)
 			return r;
-		sysmsg_post(as, ST_RESUME);
-		r = sysmsg_wait(as, ST_TRAPPED);
+		sysmsg_post(c->hdr, ST_RESUME);
+		r = sysmsg_wait(as, c->hdr, &c->spin, ST_TRAPPED);
 		if (r == -ESRCH) {
 			stop->reason = STOP_DEAD;
 			return 0;
 		}
-		r = read_trap(as, &t);
+		r = read_trap(as, c->slot, &t, &c->uc);
 		if (r)
 			return r;
 		memcpy(c->frame, t.gregs, sizeof(c->frame));
@@ -643,7 +932,8 @@ static int st_ctx_switch(struct platform_ctx *bc, cpu_regs_t *regs,
 			regs->orig_rax = (uint64_t)(uint32_t)t.si.si_syscall;
 			return 0;
 		}
-		if (t.signo == STUB_INTERRUPT_SIG && t.si.si_code == SI_USER &&
+		if (t.signo == STUB_INTERRUPT_SIG &&
+		    (t.si.si_code == SI_TKILL || t.si.si_code == SI_USER) &&
 		    t.si.si_pid == getpid()) {
 			if (!atomic_exchange(&c->interrupt, 0))
 				continue; /* stale signal: resume silently */
@@ -678,17 +968,20 @@ static void st_ctx_interrupt(struct platform_ctx *bc)
 	struct systrap_as *as = to_as(bc->as);
 
 	/* Flag first, then the signal: ctx_switch either consumes the flag
-	 * before resuming or the stub traps with the signal; a signal whose
-	 * flag was already consumed is dropped as stale. */
+	 * before resuming or the stub thread traps with the signal; a
+	 * signal whose flag was already consumed is dropped as stale. The
+	 * signal is thread-directed: the control thread and the other
+	 * contexts never see it. */
 	atomic_store(&c->interrupt, 1);
-	syscall(SYS_pidfd_send_signal, as->pidfd, STUB_INTERRUPT_SIG, NULL, 0);
+	if (!atomic_load(&as->dead))
+		syscall(SYS_tgkill, as->pid, c->tid, STUB_INTERRUPT_SIG);
 }
 
-static int st_ctx_cputime(struct platform_ctx *ctx, uint64_t *ns)
+static int st_ctx_cputime(struct platform_ctx *bc, uint64_t *ns)
 {
-	struct systrap_as *as = (struct systrap_as *)ctx->as;
+	struct systrap_as *as = to_as(bc->as);
 
-	return stub_cputime(as->pid, ns);
+	return stub_thread_cputime(as->pid, to_ctx(bc)->tid, ns);
 }
 
 const struct platform_ops platform_systrap_ops = {
@@ -706,4 +999,7 @@ const struct platform_ops platform_systrap_ops = {
 	.ctx_switch = st_ctx_switch,
 	.ctx_interrupt = st_ctx_interrupt,
 	.ctx_cputime = st_ctx_cputime,
+	.fpstate_size = st_fpstate_size,
+	.ctx_get_fpstate = st_ctx_get_fpstate,
+	.ctx_set_fpstate = st_ctx_set_fpstate,
 };

@@ -12,6 +12,7 @@ struct global_opts {
 	const char *log_format;
 	const char *debug_log;
 	const char *network;
+	const char *overlay2;	/* "root:memory" (default) | "none" */
 	bool debug;
 	bool strace;
 };

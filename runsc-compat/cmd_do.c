@@ -46,6 +46,7 @@ int cmd_do(const struct global_opts *g, int argc, char **argv)
 		return 1;
 	cfg.platform = g->platform;
 	cfg.rootfs = "/";
+	cfg.root_overlay = strcmp(g->overlay2, "none") != 0;
 	/* runsc do passes the caller's environment through. */
 	for (char **e = environ; *e && nenv < MAX_ENV - 1; e++)
 		env[nenv++] = *e;

@@ -27,6 +27,7 @@ static void usage(FILE *f)
 	      "  --debug                        debug logging\n"
 	      "  --debug-log=FILE               write debug logging to FILE\n"
 	      "  --root=DIR                     state directory (default /var/run/cvisor)\n"
+	      "  --overlay2=root:memory|none         writable in-memory root (default) or read-only root\n"
 	      "  --log=FILE, --log-format=text|json, --network=sandbox|host|none\n"
 	      "\n"
 	      "do: cvisor do [--root DIR] [--cwd DIR] [--env K=V]... [--] CMD [ARG...]\n",
@@ -83,7 +84,8 @@ int main(int argc, char **argv)
 {
 	struct global_opts g = { .platform = "systrap",
 				 .root = "/var/run/cvisor",
-				 .network = "sandbox" };
+				 .network = "sandbox",
+				 .overlay2 = "root:memory" };
 	const char *cmd = NULL;
 	int i;
 
@@ -108,7 +110,8 @@ int main(int argc, char **argv)
 		    match_flag(argv, argc, &i, "log-format", true, &g.log_format) ||
 		    match_flag(argv, argc, &i, "log", true, &g.log) ||
 		    match_flag(argv, argc, &i, "debug-log", true, &g.debug_log) ||
-		    match_flag(argv, argc, &i, "network", true, &g.network))
+		    match_flag(argv, argc, &i, "network", true, &g.network) ||
+		    match_flag(argv, argc, &i, "overlay2", true, &g.overlay2))
 			continue;
 		if ((m = match_flag(argv, argc, &i, "strace", false, &v))) {
 			g.strace = m == 1 || parse_bool(v);
@@ -131,6 +134,14 @@ int main(int argc, char **argv)
 	    strcmp(g.platform, "kvm")) {
 		fprintf(stderr, "cvisor: unknown platform \"%s\" (systrap, ptrace, kvm)\n",
 			g.platform);
+		return 2;
+	}
+	/* runsc's --overlay2: "none" or "root:<medium>"; the upper layer is
+	 * always sentry memory here ("root:self" is accepted as memory). */
+	if (strcmp(g.overlay2, "none") && strcmp(g.overlay2, "root:memory") &&
+	    strcmp(g.overlay2, "root:self")) {
+		fprintf(stderr, "cvisor: unsupported --overlay2=%s (none, root:memory)\n",
+			g.overlay2);
 		return 2;
 	}
 	log_open(g.debug_log, g.debug, g.strace);

@@ -87,6 +87,7 @@ int sandbox_run(const struct sandbox_config *cfg)
 	}
 	vcfg.gofer_sock = sock;
 	vcfg.root_readonly = true;
+	vcfg.root_overlay = cfg->root_overlay;
 	vcfg.mf = k->mf;
 	err = vfs_new(&vcfg, &k->vfs);
 	if (err) {

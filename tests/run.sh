@@ -60,6 +60,14 @@ if [ -z "$CVISOR" ]; then
 fi
 case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
 
+# The sandbox root the tests expect: an overlay by default (runsc
+# --overlay2=root:memory); CVISOR_TEST_ROOT=ro for a read-only root.
+if [ "${CVISOR_TEST_ROOT:-overlay}" = ro ]; then
+	ROOT_ENV=CVISOR_EXPECT_RO_ROOT=1
+else
+	ROOT_ENV=CVISOR_EXPECT_OVERLAY=1
+fi
+
 read -r -a PLATS <<<"$PLATFORMS"
 [ ${#PLATS[@]} -gt 0 ] || { echo "run.sh: no platforms" >&2; exit 2; }
 
@@ -101,7 +109,7 @@ run_cmd() {
 			return
 		fi
 		( timeout -k 5 "$TIMEOUT" "$CVISOR" --platform="$plat" do \
-			--env CVISOR_EXPECT_RO_ROOT=1 -- "$bin" "$@" >"$out" 2>"$err" </dev/null; exit $? ) 2>/dev/null
+			--env "$ROOT_ENV" -- "$bin" "$@" >"$out" 2>"$err" </dev/null; exit $? ) 2>/dev/null
 		RC=$?
 	fi
 }

@@ -16,6 +16,15 @@
 
 #include "vfs_impl.h"
 
+/* A file leaves fd table fdt: close(2) semantics, so the table's POSIX
+ * record locks on it go too (locks_remove_posix()). */
+static void fd_drop(struct fdtable *fdt, struct file *f)
+{
+	if (f->has_locks)
+		vfs_locks_close_posix(f, fdt);
+	vfs_file_put(f);
+}
+
 int fdtable_new(struct fdtable **out)
 {
 	struct fdtable *fdt = calloc(1, sizeof(*fdt));
@@ -38,7 +47,8 @@ void fdtable_put(struct fdtable *fdt)
 	if (!fdt || atomic_fetch_sub(&fdt->refs, 1) != 1)
 		return;
 	for (int i = 0; i < fdt->size; i++)
-		vfs_file_put(fdt->files[i]);
+		if (fdt->files[i])
+			fd_drop(fdt, fdt->files[i]);
 	free(fdt->files);
 	free(fdt->cloexec);
 	pthread_mutex_destroy(&fdt->lock);
@@ -154,7 +164,8 @@ int fdtable_replace(struct fdtable *fdt, int fd, struct file *f,
 		r = fd;
 	}
 	pthread_mutex_unlock(&fdt->lock);
-	vfs_file_put(old);
+	if (old)
+		fd_drop(fdt, old);
 	return r;
 }
 
@@ -171,7 +182,7 @@ int fdtable_close(struct fdtable *fdt, int fd)
 	pthread_mutex_unlock(&fdt->lock);
 	if (!f)
 		return -EBADF;
-	vfs_file_put(f);
+	fd_drop(fdt, f);
 	return 0;
 }
 
@@ -200,7 +211,7 @@ int fdtable_close_range(struct fdtable *fdt, unsigned int first,
 		if (!f)
 			return 0;
 		/* Put outside the lock, then continue after this fd. */
-		vfs_file_put(f);
+		fd_drop(fdt, f);
 		if (fd == last)
 			return 0;
 		first = fd + 1;
@@ -248,7 +259,7 @@ void fdtable_close_on_exec(struct fdtable *fdt)
 		pthread_mutex_unlock(&fdt->lock);
 		if (!f)
 			return;
-		vfs_file_put(f);
+		fd_drop(fdt, f);
 	}
 }
 

@@ -45,8 +45,14 @@ void vfs_file_put(struct file *f)
 		return;
 	if (f->ops->release)
 		f->ops->release(f);
+	if (f->has_locks)
+		vfs_locks_release_file(f);
 	if (f->hostfd >= 0)
 		close(f->hostfd);
+	if (f->path.mnt)
+		vfs_dentry_put(f->path.dentry);
+	if (f->inode && f->path.mnt)
+		vfs_inode_put(f->inode);
 	pthread_mutex_destroy(&f->pos_lock);
 	free(f);
 }
@@ -62,6 +68,8 @@ int vfs_file_open_path(const struct path *p, unsigned int flags,
 		return r;
 	f->path = *p;
 	f->inode = ino;
+	vfs_dentry_get(p->dentry);
+	vfs_inode_get(ino);
 	/* x86-64 forces O_LARGEFILE (force_o_largefile()), and F_GETFL
 	 * shows it; creation-only flags are not kept. */
 	f->flags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC |

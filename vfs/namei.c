@@ -50,7 +50,11 @@ static void follow_dotdot(struct nameidata *nd)
 		if (path_equal(&nd->cur, &nd->root))
 			return;
 		if (nd->cur.dentry != nd->cur.mnt->root) {
-			nd->cur.dentry = nd->cur.dentry->parent;
+			/* A removed directory has no parent any more: ".."
+			 * stays put (Linux finds the old parent; a lookup
+			 * there fails anyway). */
+			if (nd->cur.dentry->parent)
+				nd->cur.dentry = nd->cur.dentry->parent;
 			break;
 		}
 		if (!nd->cur.mnt->parent)
@@ -64,10 +68,19 @@ static void follow_dotdot(struct nameidata *nd)
 static int lookup_child(struct nameidata *nd, const char *name, size_t len,
 			struct dentry **out)
 {
-	struct dentry *dir = nd->cur.dentry, *d;
+	return vfs_lookup_child(nd->vfs, nd->cur.dentry, name, len, out);
+}
+
+int vfs_lookup_child(struct vfs *vfs, struct dentry *dir, const char *name,
+		     size_t len, struct dentry **out)
+{
+	struct dentry *d;
 	struct inode *ino = NULL;
 	int r;
 
+	/* IS_DEADDIR: nothing can be found in a removed directory. */
+	if (dir->dead)
+		return -ENOENT;
 	d = vfs_dentry_find(dir, name, len);
 	if (d) {
 		if (!d->inode)
@@ -83,13 +96,15 @@ static int lookup_child(struct nameidata *nd, const char *name, size_t len,
 	if (r == -ENOENT) {
 		/* The gofer root is exclusive to the sandbox: remember
 		 * failures, a bounded number of them. */
-		if (nd->vfs->nr_negative >= VFS_MAX_NEGATIVE)
+		if (vfs->nr_negative >= VFS_MAX_NEGATIVE)
 			return -ENOENT;
 		if (vfs_dentry_add(dir, name, len, NULL))
-			nd->vfs->nr_negative++;
+			vfs->nr_negative++;
 		return -ENOENT;
 	}
 	d = vfs_dentry_add(dir, name, len, ino);
+	if (d)
+		d->from_lookup = true;
 	if (!d) {
 		/* The inode is not linked anywhere yet: free it here. */
 		if (ino->sb->inode_free)
@@ -163,6 +178,24 @@ static int walk_path(struct nameidata *nd, const char *p, bool final)
 				   false);
 		if (r < 0)
 			return r;
+		if (last && (nd->flags & WALK_PARENT)) {
+			/* path_parentat(): stop at the parent and name the
+			 * last component with its type. */
+			struct walk_result *res = nd->res;
+
+			res->parent = nd->cur;
+			memcpy(res->last, name, len);
+			res->last[len] = '\0';
+			res->last_slash = slash;
+			if (len == 1 && name[0] == '.')
+				res->last_type = WALK_LAST_DOT;
+			else if (len == 2 && name[0] == '.' && name[1] == '.')
+				res->last_type = WALK_LAST_DOTDOT;
+			else
+				res->last_type = WALK_LAST_NORM;
+			res->have_parent = true;
+			return 0;
+		}
 		if (len == 1 && name[0] == '.')
 			continue;
 		if (len == 2 && name[0] == '.' && name[1] == '.') {
@@ -227,6 +260,14 @@ int vfs_walk(struct vfs *vfs, const struct cred *cred,
 	r = walk_path(&nd, name, true);
 	if (r < 0)
 		return r;
+	if ((flags & WALK_PARENT) && !res->have_parent) {
+		/* "/" or a name ending in a symlink resolved to a final
+		 * "." / "..": Linux's LAST_ROOT / LAST_DOT(DOT). */
+		res->parent = nd.cur;
+		res->last_type = WALK_LAST_ROOT;
+		res->have_parent = true;
+		return 0;
+	}
 	if (!res->missing)
 		res->path = nd.cur;
 	return 0;
@@ -262,8 +303,15 @@ int vfs_walk_start(struct task *t, int dirfd, const char *name,
 	if (!f)
 		return -EBADF;
 	*dirfile = f;
-	if (!f->path.mnt)
-		return name[0] ? -ENOTDIR : -ENOENT; /* host fd: no path */
+	if (!f->path.mnt) {
+		/* A file with no path (pipe, anon inode, host stdio): only
+		 * AT_EMPTY_PATH can name it, meaning the file itself, as
+		 * glibc's fstat(fd) = fstatat(fd, "", AT_EMPTY_PATH) needs. */
+		if (name[0])
+			return -ENOTDIR;
+		*empty = true;
+		return 0;
+	}
 	*start = f->path;
 	if (name[0] && !S_ISDIR(f->inode->mode))
 		return -ENOTDIR;
@@ -314,8 +362,8 @@ int vfs_path_name(struct vfs *vfs, const struct path *root,
 	while (!path_equal(&cur, root)) {
 		struct dentry *d = cur.dentry;
 
-		if (d == cur.mnt->root) {
-			if (!cur.mnt->parent)
+		if (d == cur.mnt->root || !d->parent) {
+			if (!cur.mnt->parent || d != cur.mnt->root)
 				break; /* outside the root: print from "/" */
 			cur.dentry = cur.mnt->mountpoint;
 			cur.mnt = cur.mnt->parent;

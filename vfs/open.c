@@ -57,6 +57,9 @@ static int create_last(struct task *t, struct walk_result *res, mode_t mode,
 	/* open("newname/", O_CREAT) is EISDIR (open_last_lookups()). */
 	if (res->last_slash)
 		return -EISDIR;
+	/* IS_DEADDIR: nothing is created in a removed directory. */
+	if (res->parent.dentry->dead)
+		return -ENOENT;
 	/* mnt_want_write() comes before may_o_create(): EROFS first. */
 	if (dir->sb->readonly)
 		return -EROFS;
@@ -69,21 +72,13 @@ static int create_last(struct task *t, struct walk_result *res, mode_t mode,
 			      &t->cred, &ino);
 	if (r < 0)
 		return r;
-	d = vfs_dentry_find(res->parent.dentry, res->last, strlen(res->last));
-	if (d) {
-		/* A cached negative dentry becomes positive. */
-		d->inode = ino;
-		dir->sb->vfs->nr_negative--;
-	} else {
-		d = vfs_dentry_add(res->parent.dentry, res->last,
-				   strlen(res->last), ino);
-		if (!d) {
-			if (ino->sb->inode_free)
-				ino->sb->inode_free(ino);
-			pthread_mutex_destroy(&ino->lock);
-			free(ino);
-			return -ENOMEM;
-		}
+	/* A cached negative dentry (or whiteout) becomes positive. */
+	d = vfs_d_instantiate(res->parent.dentry, res->last, strlen(res->last),
+			      ino);
+	if (!d) {
+		vfs_inode_get(ino);
+		vfs_inode_put(ino);
+		return -ENOMEM;
 	}
 	out->mnt = res->parent.mnt;
 	out->dentry = d;

@@ -65,6 +65,8 @@ struct inode *vfs_inode_new(struct super_block *sb, mode_t mode)
 	ino->mode = mode;
 	ino->nlink = S_ISDIR(mode) ? 2 : 1;
 	ino->ino = atomic_fetch_add(&sb->next_ino, 1);
+	atomic_init(&ino->refs, 0);
+	list_init(&ino->locks);
 	vfs_now(&ino->atime);
 	ino->mtime = ino->ctime = ino->atime;
 	return ino;
@@ -76,10 +78,104 @@ static void inode_free(struct inode *ino)
 		return;
 	if (ino->sb->inode_free)
 		ino->sb->inode_free(ino);
+	vfs_locks_free(ino);
 	pthread_mutex_destroy(&ino->lock);
 	free(ino);
 }
 
+void vfs_inode_get(struct inode *ino)
+{
+	atomic_fetch_add(&ino->refs, 1);
+}
+
+/* The last link and the last open file are gone: the inode and its data
+ * (tmpfs frames) go back (evict()). */
+void vfs_inode_put(struct inode *ino)
+{
+	if (ino && atomic_fetch_sub(&ino->refs, 1) == 1)
+		inode_free(ino);
+}
+
+static void dentry_free(struct dentry *d)
+{
+	struct dentry *c, *tmp;
+
+	/* Only negative children (cached misses, whiteouts) can be left in
+	 * a removed directory. */
+	list_for_each_entry_safe(c, tmp, &d->children, sibling) {
+		list_del(&c->sibling);
+		c->parent = NULL;
+		c->dead = true;
+		if (!c->refs)
+			dentry_free(c);
+	}
+	vfs_inode_put(d->inode);
+	free(d->name);
+	free(d);
+}
+
+void vfs_dentry_get(struct dentry *d)
+{
+	struct vfs *vfs = d->inode ? d->inode->sb->vfs : NULL;
+
+	if (vfs)
+		pthread_mutex_lock(&vfs->lock);
+	d->refs++;
+	if (vfs)
+		pthread_mutex_unlock(&vfs->lock);
+}
+
+void vfs_dentry_put(struct dentry *d)
+{
+	struct vfs *vfs;
+
+	if (!d || !d->inode)
+		return;
+	vfs = d->inode->sb->vfs;
+	pthread_mutex_lock(&vfs->lock);
+	if (--d->refs == 0 && d->dead)
+		dentry_free(d);
+	pthread_mutex_unlock(&vfs->lock);
+}
+
+void vfs_d_detach(struct vfs *vfs, struct dentry *d)
+{
+	struct dentry *c, *tmp;
+
+	if (d->inode == NULL) {
+		list_del(&d->sibling);
+		vfs->nr_negative--;
+		free(d->name);
+		free(d);
+		return;
+	}
+	list_del(&d->sibling);
+	list_init(&d->sibling);
+	d->parent = NULL;
+	d->dead = true;
+	list_for_each_entry_safe(c, tmp, &d->children, sibling) {
+		if (!c->inode)
+			vfs_d_detach(vfs, c);
+	}
+	if (!d->refs)
+		dentry_free(d);
+}
+
+struct dentry *vfs_d_instantiate(struct dentry *parent, const char *name,
+				 size_t len, struct inode *ino)
+{
+	struct dentry *d = vfs_dentry_find(parent, name, len);
+
+	if (d && !d->inode) {
+		/* A cached miss or a whiteout becomes positive. */
+		d->inode = ino;
+		d->from_lookup = false;
+		vfs_inode_get(ino);
+		ino->sb->vfs->nr_negative--;
+		return d;
+	}
+	return vfs_dentry_add(parent, name, len, ino);
+}
 struct dentry *vfs_dentry_add(struct dentry *parent, const char *name,
 			      size_t len, struct inode *ino)
 {
@@ -94,6 +190,8 @@ struct dentry *vfs_dentry_add(struct dentry *parent, const char *name,
 	}
 	d->namelen = len;
 	d->inode = ino;
+	if (ino)
+		vfs_inode_get(ino);
 	d->parent = parent;
 	list_init(&d->children);
 	list_init(&d->sibling);
@@ -123,7 +221,7 @@ static void dentry_free_tree(struct dentry *d)
 
 	list_for_each_entry_safe(c, tmp, &d->children, sibling)
 		dentry_free_tree(c);
-	inode_free(d->inode);
+	vfs_inode_put(d->inode);
 	free(d->name);
 	free(d);
 }
@@ -162,7 +260,8 @@ void vfs_inode_stat(struct inode *ino, struct stat *st)
 	st->st_blksize = 4096;
 	/* tmpfs regular files count their pages exactly (a sparse file may
 	 * have none); elsewhere 0 means "not known": estimate from size. */
-	if (ino->sb->kind == FS_TMPFS && S_ISREG(ino->mode))
+	if ((ino->sb->kind == FS_TMPFS || ino->sb->kind == FS_OVERLAY) &&
+	    S_ISREG(ino->mode))
 		st->st_blocks = ino->blocks;
 	else
 		st->st_blocks = ino->blocks ? ino->blocks : (ino->size + 511) / 512;
@@ -279,6 +378,7 @@ static int mountpoint(struct vfs *vfs, struct dentry *root, const char *name,
 	}
 	if (d) {
 		d->inode = ino;
+		vfs_inode_get(ino);
 		vfs->nr_negative--;
 	} else {
 		d = vfs_dentry_add(root, name, strlen(name), ino);
@@ -342,7 +442,16 @@ int vfs_new(const struct vfs_config *cfg, struct vfs **out)
 			close(sock);
 		return -ENOMEM;
 	}
-	pthread_mutex_init(&vfs->lock, NULL);
+	{
+		/* Recursive: the last put of a file or dentry may come while
+		 * an operation holds the lock (an open that fails). */
+		pthread_mutexattr_t a;
+
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&vfs->lock, &a);
+		pthread_mutexattr_destroy(&a);
+	}
 	list_init(&vfs->mounts);
 	list_init(&vfs->sbs);
 	vfs->next_minor = 0x20;
@@ -362,9 +471,16 @@ int vfs_new(const struct vfs_config *cfg, struct vfs **out)
 
 	/* Without a gofer (unit tests, `do` with no rootfs) the root is an
 	 * empty tmpfs. */
-	if (sock >= 0)
+	if (sock >= 0) {
 		r = goferfs_new(vfs, sock, cfg->root_readonly, &sb, &root);
-	else
+		if (r == 0 && cfg->root_overlay) {
+			struct dentry *lower = root;
+
+			r = overlay_new(vfs, sb, lower, &sb, &root);
+			/* The overlay root holds the gofer root inode. */
+			dentry_free(lower);
+		}
+	} else
 		r = tmpfs_new(vfs, FS_TMPFS, "tmpfs", S_IFDIR | 0755, &sb,
 			      &root);
 	if (r < 0)
@@ -412,6 +528,8 @@ int fs_struct_new(struct vfs *vfs, struct fs_struct **out)
 	fs->root.dentry = vfs->root_mnt->root;
 	fs->cwd = fs->root;
 	fs->umask = 022;
+	vfs_dentry_get(fs->root.dentry);
+	vfs_dentry_get(fs->cwd.dentry);
 	*out = fs;
 	return 0;
 }
@@ -428,11 +546,15 @@ int fs_struct_copy(struct fs_struct *src, struct fs_struct **out)
 
 	if (r < 0)
 		return r;
+	vfs_dentry_put(fs->root.dentry);
+	vfs_dentry_put(fs->cwd.dentry);
 	pthread_mutex_lock(&src->lock);
 	fs->root = src->root;
 	fs->cwd = src->cwd;
 	fs->umask = src->umask;
 	pthread_mutex_unlock(&src->lock);
+	vfs_dentry_get(fs->root.dentry);
+	vfs_dentry_get(fs->cwd.dentry);
 	*out = fs;
 	return 0;
 }
@@ -441,6 +563,8 @@ void fs_struct_put(struct fs_struct *fs)
 {
 	if (!fs || atomic_fetch_sub(&fs->refs, 1) != 1)
 		return;
+	vfs_dentry_put(fs->root.dentry);
+	vfs_dentry_put(fs->cwd.dentry);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs);
 }
@@ -467,8 +591,18 @@ int fs_struct_chdir(struct fs_struct *fs, const char *path)
 		return r;
 	if (!S_ISDIR(res.path.dentry->inode->mode))
 		return -ENOTDIR;
-	pthread_mutex_lock(&fs->lock);
-	fs->cwd = res.path;
-	pthread_mutex_unlock(&fs->lock);
+	fs_struct_set_cwd(fs, &res.path);
 	return 0;
+}
+
+void fs_struct_set_cwd(struct fs_struct *fs, const struct path *p)
+{
+	struct dentry *old;
+
+	vfs_dentry_get(p->dentry);
+	pthread_mutex_lock(&fs->lock);
+	old = fs->cwd.dentry;
+	fs->cwd = *p;
+	pthread_mutex_unlock(&fs->lock);
+	vfs_dentry_put(old);
 }

@@ -3,11 +3,17 @@
  * VFS internals shared by vfs/, vfs/fs/ and the file system calls in
  * sentry/syscalls/sys_{file,fs,stat}.c.
  *
- * Object lifetimes (this revision):
- *  - mounts, dentries and inodes belong to the struct vfs and live until
- *    vfs_destroy(): nothing is evicted and nothing is unlinked yet, so a
- *    struct path held by a file or an fs_struct needs no reference count.
- *    Negative dentries (gofer lookups that failed) are bounded in number.
+ * Object lifetimes:
+ *  - mounts and super blocks belong to the struct vfs until vfs_destroy().
+ *  - dentries stay in the tree until removed (unlink, rmdir, rename over
+ *    them: vfs_d_detach); a removed dentry is freed by its last reference
+ *    (open files and fs_struct root/cwd hold one: vfs_dentry_get/put).
+ *    Negative dentries (failed gofer lookups, overlay whiteouts) are
+ *    bounded in number, except whiteouts, which must stay.
+ *  - inodes are counted (inode->refs): one per positive dentry (hard link),
+ *    open file and overlay wrapper; the last put frees them and their data.
+ *    A struct path from a walk is valid while vfs->lock is held or while
+ *    something references the dentry.
  *  - struct file is reference counted (vfs_file_get/put); an fdtable holds
  *    one reference per installed fd; every fdtable_get() returns a new one.
  *  - fdtable and fs_struct are reference counted for sharing between threads.
@@ -37,6 +43,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -50,6 +57,8 @@ struct inode;
 struct file;
 struct dentry;
 struct mount;
+struct flock;
+struct poll_table;
 
 #define VFS_MAXSYMLINKS 40	/* fs/namei.c: MAXSYMLINKS */
 #define VFS_PATH_MAX 4096	/* PATH_MAX, including the NUL */
@@ -70,7 +79,11 @@ struct mount;
 #define FMODE_STREAM 0x8 /* the file keeps its own position (host fds) */
 #define FMODE_PREAD 0x10 /* pread/pwrite allowed (else ESPIPE) */
 
-enum fs_kind { FS_GOFER, FS_TMPFS, FS_DEVFS, FS_HOST };
+enum fs_kind { FS_GOFER, FS_TMPFS, FS_DEVFS, FS_HOST, FS_OVERLAY };
+
+/* statfs(2) f_type values (include/uapi/linux/magic.h). */
+#define VFS_TMPFS_MAGIC 0x01021994
+#define VFS_OVERLAYFS_MAGIC 0x794c7630
 
 struct super_block {
 	struct vfs *vfs;
@@ -81,7 +94,8 @@ struct super_block {
 	_Atomic uint64_t next_ino;
 	_Atomic int64_t bytes_used; /* tmpfs data accounting */
 	int64_t bytes_max;
-	void *priv;		/* goferfs: struct gofer_client */
+	void *priv;		/* goferfs: struct gofer_client; overlay: the
+				   lower (gofer) super block */
 	void (*destroy)(struct super_block *sb);
 	void (*inode_free)(struct inode *ino);
 	struct list_head link;	/* vfs->sbs */
@@ -100,6 +114,32 @@ struct inode_ops {
 	/* Attach the fs's state to a new open file (sets f->ops etc.). */
 	int (*open)(struct inode *ino, struct file *f);
 	int (*truncate)(struct inode *ino, int64_t size);
+	/* ---- writable file systems (tmpfs, overlay); vfs->lock held ----
+	 * Make an inode of any type (S_IFDIR, S_IFREG, S_IFIFO, S_IFCHR,
+	 * S_IFBLK, S_IFSOCK; S_IFLNK with target) owned by cred in dir;
+	 * the caller links it (vfs_d_instantiate). NULL: the fs is not
+	 * writable (EPERM; read-only mounts fail with EROFS earlier). */
+	int (*mknod)(struct inode *dir, mode_t mode, dev_t rdev,
+		     const char *target, const struct cred *cred,
+		     struct inode **out);
+	/* Overlay: does dir still merge a lower directory (so a removed
+	 * name must leave a whiteout)? NULL: never. */
+	bool (*has_lower)(struct inode *dir);
+	/* Overlay: copy a lower-only regular file's data up (open for
+	 * write, truncate, link). NULL or 0: nothing to do. No vfs->lock
+	 * needed; takes inode->lock. */
+	int (*copy_up)(struct inode *ino);
+	/* Extended attributes (fs/xattr.c semantics; the name is full,
+	 * "user.foo"). NULL: -EOPNOTSUPP. list fills buf with NUL-separated
+	 * names (size 0: just the length). */
+	ssize_t (*getxattr)(struct inode *ino, const char *name, void *buf,
+			    size_t size);
+	int (*setxattr)(struct inode *ino, const char *name, const void *val,
+			size_t size, int flags);
+	ssize_t (*listxattr)(struct inode *ino, char *buf, size_t size);
+	int (*removexattr)(struct inode *ino, const char *name);
+	/* statfs(2); NULL: a tmpfs-like answer from sb->bytes_*. */
+	int (*statfs)(struct inode *ino, struct statfs *sfs);
 };
 
 struct inode {
@@ -117,6 +157,12 @@ struct inode {
 	int64_t blocks;
 	struct timespec atime, mtime, ctime;
 	void *priv;
+	/* Positive dentries (links) + open files + overlay wrappers point
+	 * here; the inode and its data are freed when the last goes away
+	 * (vfs_inode_put). */
+	_Atomic long refs;
+	/* Byte-range and flock locks (vfs/locks.c), inode->lock. */
+	struct list_head locks;
 };
 
 struct dentry {
@@ -129,6 +175,15 @@ struct dentry {
 	uint64_t cookie;	/* getdents position in the parent */
 	uint64_t next_cookie;	/* for new children */
 	struct mount *mounted;	/* mount stacked on this dentry */
+	/* Open files and fs_struct root/cwd holding this dentry
+	 * (vfs_dentry_get/put, vfs->lock). A dentry removed from the tree
+	 * (unlink, rmdir, rename over it) is `dead`: parent NULL, off its
+	 * parent's list, freed by the last put. */
+	int refs;
+	bool dead;
+	/* Made by iops->lookup at this name (not created or renamed here):
+	 * the overlay lists it with the lower directory's entries. */
+	bool from_lookup;
 };
 
 struct mount {
@@ -177,6 +232,16 @@ struct file_ops {
 			uint64_t *frame);
 	/* vfs_file_punch(); optional, with get_page. */
 	int (*punch)(struct file *f, uint64_t off, uint64_t len);
+	/* ---- IPC (see the IPC section below) ---- */
+	/* f_op->poll: the ready EPOLL* events now; registers the caller on
+	 * the file's wait queue(s) with poll_wait(f, wq, pt). NULL: always
+	 * EPOLLIN|EPOLLOUT|EPOLLRDNORM|EPOLLWRNORM (DEFAULT_POLLMASK) and
+	 * epoll_ctl refuses the file (EPERM), as Linux does. */
+	uint32_t (*poll)(struct file *f, struct poll_table *pt);
+	/* fcntl commands of the file type (F_GETPIPE_SZ, F_SETPIPE_SZ): the
+	 * syscall layer passes unknown commands here. NULL or -EINVAL: not
+	 * the type's command (pipe commands give -EBADF on other files). */
+	long (*fcntl)(struct file *f, unsigned int cmd, uint64_t arg);
 };
 
 struct file {
@@ -190,6 +255,9 @@ struct file {
 	const struct file_ops *ops;
 	int hostfd;		/* donated host fd or -1; closed on release */
 	void *priv;
+	/* flock(2)/OFD locks are owned by the description; POSIX locks by
+	 * the fd table (fl_owner). Set when the file ever locked. */
+	bool has_locks;
 };
 
 struct vfs {
@@ -244,13 +312,22 @@ int vfs_dcache_iterate(struct file *f, struct dir_ctx *ctx);
 /* ---- namei.c: path walk (caller holds vfs->lock) ---- */
 #define WALK_FOLLOW 0x1	/* follow a trailing symlink */
 #define WALK_CREATE 0x2	/* a missing last component is not an error */
+#define WALK_PARENT 0x4	/* stop at the parent of the last component */
+
+/* The last component's kind with WALK_PARENT (LAST_NORM etc. in
+ * fs/namei.c). "a/." is LAST_DOT; "/" LAST_ROOT. */
+enum walk_last { WALK_LAST_NORM, WALK_LAST_DOT, WALK_LAST_DOTDOT,
+		 WALK_LAST_ROOT };
 
 struct walk_result {
 	struct path path;	/* found; dentry NULL when missing */
-	struct path parent;	/* WALK_CREATE and missing: the directory */
+	struct path parent;	/* WALK_CREATE and missing, WALK_PARENT:
+				   the directory */
 	char last[VFS_NAME_MAX + 1];
 	bool missing;
-	bool last_slash;	/* the missing name had a trailing slash */
+	bool last_slash;	/* the last name had a trailing slash */
+	bool have_parent;	/* WALK_PARENT: parent/last/last_type set */
+	enum walk_last last_type;
 };
 int vfs_walk(struct vfs *vfs, const struct cred *cred,
 	     const struct path *root, const struct path *start,
@@ -264,6 +341,10 @@ int vfs_walk_start(struct task *t, int dirfd, const char *name,
 /* The whole thing: start + lock + walk + unlock. */
 int vfs_lookup_at(struct task *t, int dirfd, const char *name,
 		  unsigned int walk_flags, bool allow_empty, struct path *out);
+/* One component in dir (no mount crossing): a positive dentry, or -ENOENT
+ * (also in a removed directory). vfs->lock held. */
+int vfs_lookup_child(struct vfs *vfs, struct dentry *dir, const char *name,
+		     size_t len, struct dentry **out);
 /* Absolute path of p as seen from root; returns the length (no NUL). */
 int vfs_path_name(struct vfs *vfs, const struct path *root,
 		  const struct path *p, char *buf, size_t size);
@@ -323,5 +404,222 @@ int tmpfs_add_symlink(struct dentry *dir, const char *name,
 		      const char *target);
 int devfs_populate(struct dentry *root);
 int hostfd_file_new(int hostfd, struct file **out);
+
+/* ---- vfs.c: references and tree edits (filesystem issue) ---- */
+void vfs_inode_get(struct inode *ino);
+void vfs_inode_put(struct inode *ino);
+/* Dentry references (open files, fs_struct root/cwd); take vfs->lock. */
+void vfs_dentry_get(struct dentry *d);
+void vfs_dentry_put(struct dentry *d);
+/* Link ino under name in parent (reusing a negative dentry); takes an
+ * inode reference. NULL on ENOMEM. vfs->lock held. */
+struct dentry *vfs_d_instantiate(struct dentry *parent, const char *name,
+				 size_t len, struct inode *ino);
+/* Take d out of the tree (unlink/rmdir/rename over it); freed now or by
+ * its last vfs_dentry_put(). vfs->lock held. */
+void vfs_d_detach(struct vfs *vfs, struct dentry *d);
+void fs_struct_set_cwd(struct fs_struct *fs, const struct path *p);
+
+/* ---- dirops.c: name operations (fs/namei.c) ---- */
+int vfs_mknodat(struct task *t, int dirfd, const char *name, mode_t mode,
+		dev_t rdev);
+int vfs_mkdirat(struct task *t, int dirfd, const char *name, mode_t mode);
+int vfs_symlinkat(struct task *t, const char *target, int dirfd,
+		  const char *name);
+int vfs_unlinkat(struct task *t, int dirfd, const char *name, int flags);
+int vfs_linkat(struct task *t, int olddirfd, const char *oldname,
+	       int newdirfd, const char *newname, int flags);
+int vfs_renameat2(struct task *t, int olddirfd, const char *oldname,
+		  int newdirfd, const char *newname, unsigned int flags);
+
+/* ---- attr.c: attributes (fs/attr.c, fs/open.c, fs/utimes.c) ---- */
+struct vfs_setattr {
+	unsigned int valid;	/* VFS_ATTR_* */
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	int64_t size;
+	struct timespec atime, mtime; /* tv_nsec may be UTIME_NOW/OMIT */
+};
+#define VFS_ATTR_MODE 0x1
+#define VFS_ATTR_UID 0x2
+#define VFS_ATTR_GID 0x4
+#define VFS_ATTR_SIZE 0x8
+#define VFS_ATTR_TIMES 0x10	/* atime/mtime with UTIME_* */
+#define VFS_ATTR_TIMES_NULL 0x20 /* utimes(NULL): both now, write perm ok */
+/* notify_change() on the inode behind p (or f when non-NULL: ftruncate,
+ * fchmod...). Permission checks by t's credentials. */
+int vfs_setattr(struct task *t, const struct path *p, struct file *f,
+		const struct vfs_setattr *a);
+int vfs_fallocate(struct file *f, int mode, int64_t off, int64_t len);
+int vfs_statfs(const struct path *p, struct statfs *sfs);
+/* xattrs (fs/xattr.c): namespace checks, then the fs op. */
+ssize_t vfs_getxattr(struct task *t, struct inode *ino, const char *name,
+		     void *buf, size_t size);
+int vfs_setxattr(struct task *t, struct inode *ino, bool ro,
+		 const char *name, const void *val, size_t size, int flags);
+ssize_t vfs_listxattr(struct task *t, struct inode *ino, char *buf,
+		      size_t size);
+int vfs_removexattr(struct task *t, struct inode *ino, bool ro,
+		    const char *name);
+
+/* ---- locks.c: flock(2), fcntl record locks, OFD locks ---- */
+int vfs_flock(struct file *f, int op);
+/* cmd: F_GETLK/F_SETLK/F_SETLKW/F_OFD_*; fl is struct flock in/out;
+ * owner: the fd table for POSIX locks; pid: reported by F_GETLK. */
+int vfs_fcntl_lock(struct file *f, int cmd, struct flock *fl, void *owner,
+		   int pid);
+/* close(2) of any fd of this file by owner drops its POSIX locks. */
+void vfs_locks_close_posix(struct file *f, void *owner);
+void vfs_locks_release_file(struct file *f);
+void vfs_locks_free(struct inode *ino);
+
+/* ---- fs helpers for the overlay and mknod ---- */
+/* No positive child and, in an overlay directory, no lower entry that is
+ * not whited out. vfs->lock held. */
+bool tmpfs_dir_empty(struct vfs *vfs, struct dentry *d);
+/* fallocate on a tmpfs/overlay regular file (shmem_fallocate). */
+int tmpfs_fallocate(struct inode *ino, int mode, int64_t off, int64_t len);
+const struct file_ops *devfs_driver(dev_t rdev);
+/* Overlay root: tmpfs upper over the gofer tree rooted at lower_root. */
+int overlay_new(struct vfs *vfs, struct super_block *lower_sb,
+		struct dentry *lower_root, struct super_block **sb,
+		struct dentry **root);
+/* goferfs helpers for the overlay (inode->lock is taken inside). */
+typedef int (*goferfs_entry_fn)(void *arg, const char *name, size_t len,
+				uint64_t ino, unsigned int type);
+int goferfs_list(struct inode *dir, goferfs_entry_fn fn, void *arg);
+int goferfs_open_ro(struct inode *ino);	/* a read-only host fd or -errno */
+/* Opening a fifo: the pipe implementation (vfs/fs/pipe.c) defines this;
+ * until it does, opening a fifo is ENXIO. */
+int vfs_fifo_open(struct inode *ino, struct file *f) __attribute__((weak));
+
+
+/* ---- IPC: readiness, pipes and anonymous files ----
+ * (vfs/fs/pipe.c, vfs/anon/{anon,eventfd,timerfd,epoll}.c; the system calls
+ * in sentry/syscalls/sys_{pipe,poll,epoll,eventfd,timerfd}.c.)
+ *
+ * Readiness follows Linux's f_op->poll + poll_wait(): a file's poll op
+ * returns its ready EPOLL* events and calls poll_wait() for the wait queue
+ * that is woken (waitq_wake with the events that became true) when they
+ * change. Files whose readiness changes with no wake-up say so in the poll
+ * table instead: host fds (hostfd), deadlines (timerfd).
+ *
+ * Waiters of a file's queue that belong to an epoll instance hold no file
+ * reference (epoll's items are weak, like Linux's): every file type with a
+ * poll op calls epoll_release_file(f, wq) from its release for each queue
+ * it hands to poll_wait.
+ */
+struct waitq;
+
+struct poll_table {
+	/* poll_wait() calls this for each wait queue; NULL: only report. */
+	void (*queue)(struct poll_table *pt, struct file *f,
+		      struct waitq *wq);
+	void *priv;
+	uint32_t key;		/* events the caller asks for */
+	/* Set by poll ops (callers reset them before each call): */
+	int hostfd;		/* readiness is a host fd's: host-poll it */
+	bool repoll;		/* changes unannounced: poll again soon */
+	int64_t expire_ns;	/* CLOCK_MONOTONIC ns when it changes, or
+				   INT64_MAX */
+};
+
+static inline void poll_wait(struct file *f, struct waitq *wq,
+			     struct poll_table *pt)
+{
+	if (pt && pt->queue && wq)
+		pt->queue(pt, f, wq);
+}
+
+static inline void poll_table_reset(struct poll_table *pt)
+{
+	pt->hostfd = -1;
+	pt->repoll = false;
+	pt->expire_ns = INT64_MAX;
+}
+
+/* anon.c */
+/* f->ops->poll or DEFAULT_POLLMASK. pt may be NULL. */
+uint32_t vfs_poll(struct file *f, struct poll_table *pt);
+/* The task whose system call this host thread is serving (for blocking
+ * file ops and SIGPIPE, whose file_ops have no task argument). */
+struct task *ipc_current(void);
+void ipc_set_current(struct task *t);
+/* A reference unless the last one is already gone (epoll's weak items). */
+bool vfs_file_tryget(struct file *f);
+/* Copy between a flat buffer and sentry iovecs from byte skip on. */
+size_t iov_copy_out(const struct iovec *iov, int cnt, size_t skip,
+		    const void *src, size_t len);
+size_t iov_copy_in(void *dst, const struct iovec *iov, int cnt, size_t skip,
+		   size_t len);
+size_t iov_total(const struct iovec *iov, int cnt);
+/* Anonymous-inode files (eventfd, timerfd, epoll): fstat gives mode 0600,
+ * one shared inode number, like fs/anon_inodes.c. flags: O_NONBLOCK etc. */
+int anon_file_new(const struct file_ops *ops, void *priv, unsigned int flags,
+		  struct file **out);
+int anon_fstat(struct file *f, struct stat *st);
+int64_t anon_noop_llseek(struct file *f, int64_t off, int whence);
+
+/* What a blocked poller also waits for besides task_wake (anon.c). */
+struct ipc_waitset {
+	struct pollfd *host;	/* host fds (fd, events) */
+	int nhost, cap;
+	bool repoll;
+	bool sentry;		/* some sentry queue can wake us */
+	int64_t expire_ns;	/* earliest CLOCK_MONOTONIC expiry */
+};
+void ipc_waitset_init(struct ipc_waitset *ws);
+void ipc_waitset_free(struct ipc_waitset *ws);
+/* Fold what a poll op left in pt into ws (-ENOMEM). */
+int ipc_waitset_note(struct ipc_waitset *ws, const struct poll_table *pt,
+		     uint32_t events);
+/* Block t until task_wake, a host fd of ws is ready, an expiry of ws, or
+ * deadline_ns (CLOCK_MONOTONIC ns, < 0 none). 0: look again (maybe
+ * spuriously); -ETIMEDOUT: deadline_ns passed; -EINTR: signal pending. */
+int ipc_block(struct task *t, int64_t deadline_ns, const struct ipc_waitset *ws);
+/* Block for a blocking file op on wq's object: 0, -ERESTARTSYS. */
+int ipc_block_simple(struct task *t);
+
+/* sentry/syscalls/sys_poll.c: the sigmask of ppoll/pselect6/epoll_pwait
+ * (set_user_sigmask / restore_saved_sigmask_unless). */
+int poll_set_sigmask(struct task *t, uint64_t umask, uint64_t size,
+		     bool *applied);
+void poll_restore_sigmask(struct task *t, bool applied, long ret);
+
+/* pipe.c: an anonymous pipe (pipe2 flags O_NONBLOCK | O_DIRECT). */
+int pipe_create(struct task *t, unsigned int flags, struct file **rd,
+		struct file **wr);
+/* FIFOs: see the comment at pipe_fifo_open() in vfs/fs/pipe.c. */
+struct pipe;
+int pipe_fifo_open(struct pipe **slot, pthread_mutex_t *slot_lock,
+		   struct file *f);
+#define PIPE_DEF_BUFFERS 16
+#define PIPE_MAX_SIZE (1024 * 1024) /* /proc/sys/fs/pipe-max-size */
+
+/* eventfd.c, timerfd.c, epoll.c */
+int eventfd_create(uint64_t initval, int flags, struct file **out);
+bool file_is_timerfd(const struct file *f);
+struct itimerspec;
+int timerfd_create_file(int clockid, int flags, struct file **out);
+/* -EINVAL if f is not a timerfd; values already validated. */
+int timerfd_settime_file(struct file *f, int flags,
+			 const struct itimerspec *nv, struct itimerspec *old);
+int timerfd_gettime_file(struct file *f, struct itimerspec *cur);
+bool file_is_epoll(const struct file *f);
+void epoll_release_file(struct file *f, struct waitq *wq);
+/* struct epoll_event as x86-64 lays it out: packed, 12 bytes. */
+struct cv_epoll_event {
+	uint32_t events;
+	uint64_t data;
+} __attribute__((packed));
+int epoll_create_file(unsigned int flags, struct file **out);
+/* EPOLL_CTL_*: tf is the target (referenced by the caller). */
+int epoll_ctl_file(struct file *epf, int op, int fd, struct file *tf,
+		   uint32_t events, uint64_t data);
+/* Up to maxevents into out; deadline_ns CLOCK_MONOTONIC, 0 = don't wait,
+ * < 0 = forever. Returns the count, 0 on timeout, -EINTR. */
+int epoll_wait_file(struct task *t, struct file *f, struct cv_epoll_event *out,
+		    int maxevents, int64_t deadline_ns);
 
 #endif

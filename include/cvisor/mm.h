@@ -51,10 +51,40 @@ uint32_t memfile_frame_refs(struct memfile *mf, uint64_t off);
 /* Return every freed frame to the host now (FALLOC_FL_PUNCH_HOLE). */
 void memfile_trim(struct memfile *mf);
 
-/* Create an empty address space backed by a new platform address space. */
+/* Create an empty address space backed by a new platform address space,
+ * with one reference for the caller. */
 int mm_new(struct memfile *mf, struct platform *p, struct mm **out);
+/* References: every task using the mm holds one (threads with CLONE_VM and
+ * a vfork child share their parent's mm: mm_get it). The last mm_put frees
+ * the platform address space, the pages and the VMAs; the caller must have
+ * released its platform contexts (ctx_release) on the mm's address space
+ * before dropping the last reference. mm_destroy() is mm_put() (kept for
+ * old callers). */
+void mm_get(struct mm *mm);
+void mm_put(struct mm *mm);
 void mm_destroy(struct mm *mm);
 struct platform_as *mm_platform_as(struct mm *mm);
+
+/*
+ * fork(2) without CLONE_VM (kernel/fork.c dup_mmap): a new mm (new platform
+ * address space from the same platform, one reference for the caller) with
+ * a copy of parent's VMAs, layout and break.
+ *  - private mappings share their present pages copy-on-write: both page
+ *    tables mark them PTE_COW, each holds a frame reference, and the
+ *    parent's platform mappings of them become read-only (as_protect) before
+ *    this returns. The first write in either (mm_fault, or a sentry copy
+ *    into the page) copies the frame, or takes it over when the other side
+ *    has already let go of it;
+ *  - MAP_SHARED mappings (anonymous, tmpfs, gofer) keep the same frames;
+ *  - MADV_DONTFORK ranges are left out of the child, MADV_WIPEONFORK ones
+ *    are empty (zero-filled on touch) in the child.
+ * The child has nothing mapped in its platform address space yet; its
+ * faults map pages. Called on the parent's task thread (it drives the
+ * parent's platform address space). Returns 0 or -ENOMEM; on failure the
+ * parent is unchanged except that some pages stay marked COW (harmless:
+ * their next write takes the frame over).
+ */
+int mm_fork(struct mm *parent, struct mm **child);
 
 /* mmap(2) semantics (prot/flags as Linux; file may be NULL for anonymous).
  * Returns the address or -errno. Private file mappings are copied from the
@@ -78,6 +108,22 @@ int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice);
 uint64_t mm_brk(struct mm *mm, uint64_t brk);
 /* Set the initial break (just past the loaded image). */
 void mm_set_brk_start(struct mm *mm, uint64_t start);
+
+/* msync(2): flag and range checks (EINVAL, ENOMEM for an unmapped part).
+ * Shared tmpfs mappings are the file's pages, so there is nothing to write
+ * back; gofer shared mappings are not written back (gap). */
+int mm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags);
+/* mincore(2) core: fill vec[0..npages) with residency (1/0) of the pages
+ * from addr (page aligned, the range already checked against user space by
+ * the caller). Returns how many pages were filled before the first
+ * unmapped one (< npages: the caller reports ENOMEM after copying those),
+ * or -ENOMEM if addr itself is unmapped. */
+long mm_mincore(struct mm *mm, uint64_t addr, uint64_t npages, uint8_t *vec);
+
+/* Growsdown VMAs (MAP_GROWSDOWN, the main stack) grow on a fault below them
+ * up to this total size (RLIMIT_STACK soft limit, bytes; RLIM_INFINITY for
+ * none); 8 MiB by default. setrlimit/prlimit(RLIMIT_STACK) should call it. */
+void mm_set_stack_rlimit(struct mm *mm, uint64_t bytes);
 
 /* Handle a workload fault at addr. access is PROT_* or 0 when unknown.
  * 0: resolved (resume the workload), -EFAULT: deliver SIGSEGV (also used

@@ -8,10 +8,19 @@
  * fault, another signal or an interrupt. Platforms are picked by name at run
  * time (platform_lookup) and registered in platform.c.
  *
- * Threading rules (this revision):
- *  - an address space and its contexts are driven by the host thread that
- *    created them (ptrace tracer rules); the sentry never calls as_map() etc.
- *    while a context of that address space is inside ctx_switch();
+ * Threading rules:
+ *  - an address space may have many contexts (one per task thread sharing
+ *    the mm); ctx_new() may be called from any host thread, and that thread
+ *    becomes the context's owner: ctx_switch() and ctx_get/set_fpstate()
+ *    are called only by the owner (ptrace tracer rules), ctx_release() by
+ *    the owner too (under ptrace another thread cannot make the stub
+ *    thread exit; it kills the whole address space instead);
+ *  - as_map/as_unmap/as_protect may be called from any host thread at any
+ *    time, also while other contexts of the address space run workload
+ *    code; they are serialised per address space;
+ *  - as_release() may be called from any thread; it kills every stub thread
+ *    of the address space. Contexts still alive then report STOP_DEAD and
+ *    must still be released (the memory is freed with the last of them);
  *  - ctx_interrupt() may be called from any thread at any time; it makes a
  *    running or about-to-run ctx_switch() return STOP_INTERRUPTED soon.
  */
@@ -82,6 +91,26 @@ struct platform_ops {
 	/* CPU time the context's workload thread has used, in ns (for
 	 * CLOCK_*_CPUTIME_ID and getrusage). */
 	int (*ctx_cputime)(struct platform_ctx *ctx, uint64_t *ns);
+
+	/*
+	 * FP/vector state of a stopped context, for signal frames. The image
+	 * is the host's XSAVE standard (non-compacted) format: the 512-byte
+	 * legacy (FXSAVE) area, whose bytes 464..511 (sw_reserved) carry the
+	 * kernel's fx_sw_bytes as in a signal frame, the 64-byte XSAVE header
+	 * and the extended components at their CPUID leaf 0xD offsets. Its
+	 * size is fpstate_size(); 512 on a CPU without XSAVE.
+	 * get: len >= fpstate_size() (else -EINVAL); bytes past the image
+	 * are zeroed. set: len >= 576 (512 without XSAVE); -EINVAL when MXCSR
+	 * has bits outside the host's MXCSR mask, xstate_bv has a feature the
+	 * host does not enable or whose component lies past len, xcomp_bv is
+	 * not 0, or a header reserved byte is set; sw_reserved is ignored.
+	 * Owner thread only, outside ctx_switch(). A fresh context starts
+	 * with the execve state (FCW 0x37f, MXCSR 0x1f80, all else zero).
+	 */
+	size_t (*fpstate_size)(struct platform *p);
+	int (*ctx_get_fpstate)(struct platform_ctx *ctx, void *buf, size_t len);
+	int (*ctx_set_fpstate)(struct platform_ctx *ctx, const void *buf,
+			       size_t len);
 };
 
 /* Registered platforms. */

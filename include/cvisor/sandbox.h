@@ -11,6 +11,7 @@
 struct sandbox_config {
 	const char *platform;	/* "systrap" (default), "ptrace", "kvm" */
 	const char *rootfs;	/* host directory served read-only as / */
+	bool root_overlay;	/* writable in-memory overlay over it (default) */
 	const char *cwd;	/* inside the sandbox; NULL = "/" */
 	bool cwd_optional;	/* fall back to "/" if cwd is not reachable */
 	char *const *argv;	/* argv[0] is the command */

@@ -1,14 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Tasks and the sandbox kernel.
+ * Tasks, processes and the sandbox kernel.
  *
  * struct kernel is one per sandbox: the memory file, the platform, the VFS,
- * PID allocation. struct task is one per workload thread; one host thread runs
- * each task's loop (sentry/kernel/task.c). Fields of a task are touched only
- * by its own host thread unless a comment says otherwise.
+ * PID allocation, the task list. struct task is one per workload thread; one
+ * host thread runs each task's loop (sentry/kernel/task.c) and creates that
+ * task's platform context (and the address spaces it creates: ptrace tracer
+ * rule, PDEATHSIG of stubs). struct process is the thread group (Linux's
+ * signal_struct + the pid/tree parts of task_struct): shared by CLONE_THREAD.
+ * An address space (struct mm) is shared by CLONE_VM tasks with mm_get/
+ * mm_put; fork copies it with mm_fork on the parent's thread.
  *
- * Locking order: kernel->lock (task list, PIDs) before mm->lock before
- * memfile lock. Nothing here is global: everything hangs off struct kernel.
+ * Locking order:
+ *   kernel->lock  (task list, PIDs, process tree, thread lists, exit state,
+ *                  pgid/sid)
+ *   -> sighand->lock (cvisor/signal.h) -> task->block_lock
+ *   kernel->futex_lock is a separate leaf-ish lock: futex.c takes it and then
+ *   mm->lock (reading the futex word); never with kernel->lock held.
+ *   mm->lock -> memfile lock (cvisor/mm.h). kernel->lock is never held while
+ *   calling into mm, vfs or the platform (except ctx_interrupt, which is
+ *   callable from anywhere).
+ * Fields of a task are touched only by its own host thread unless a comment
+ * says otherwise. Nothing here is global: everything hangs off struct kernel.
  */
 #ifndef CVISOR_TASK_H
 #define CVISOR_TASK_H
@@ -21,6 +34,9 @@
 #include <sys/types.h>
 
 #include "cvisor/platform.h"
+#include "cvisor/signal.h"
+#include "cvisor/util.h"
+#include "cvisor/waitq.h"
 
 struct file;
 struct fdtable;
@@ -28,32 +44,41 @@ struct fs_struct;
 struct memfile;
 struct mm;
 struct vfs;
+struct futex_table;
+struct timer_service;
 
 #define CV_NSIG 64
 #define CV_RLIM_NLIMITS 16
+#define CV_NGROUPS_MAX 1024	/* Linux allows 65536; more gives ENOMEM */
+#define CV_TASK_COMM_LEN 16
+/* Sandbox-wide cap on tasks (threads), like kernel.threads-max. */
+#define CV_MAX_TASKS 4096
+/* PIDs wrap here (like /proc/sys/kernel/pid_max's default on small hosts). */
+#define CV_PID_MAX 32768
 
 struct cred {
 	uint32_t ruid, euid, suid, fsuid;
 	uint32_t rgid, egid, sgid, fsgid;
+	uint64_t cap_inheritable, cap_permitted, cap_effective, cap_bset,
+		cap_ambient;
+	unsigned int securebits;	/* SECBIT_KEEP_CAPS only */
 	int ngroups;
-	uint32_t groups[32];
-};
-
-/* Linux's struct k_sigaction layout for rt_sigaction (x86-64). */
-struct cv_sigaction {
-	uint64_t handler;
-	uint64_t flags;
-	uint64_t restorer;
-	uint64_t mask;
+	uint32_t groups[CV_NGROUPS_MAX];	/* sorted (groups_sort) */
 };
 
 struct kernel {
 	pthread_mutex_t lock;
+	pthread_cond_t cond;	/* with lock: task counts, vm counts */
 	struct memfile *mf;
 	struct platform *platform;
 	struct vfs *vfs;
+	struct timer_service *timers;	/* signals engineer (timers.c) */
 	int next_pid;
-	int nr_tasks;
+	int nr_tasks;		/* live tasks (threads), under lock */
+	int nr_host_threads;	/* task host threads still running */
+	struct list_head tasks;	/* every task with a PID: task->k_link */
+	struct list_head processes;	/* every process: process->k_link */
+	struct list_head dead_tasks;	/* released, to task_put unlocked */
 	char hostname[65];
 	char domainname[65];
 	uint64_t boot_ns;	/* monotonic time at sandbox start */
@@ -62,31 +87,81 @@ struct kernel {
 	/* Signal sent to the whole sandbox from outside (cvisor kill, ^C):
 	 * read by task loops after STOP_INTERRUPTED. Atomic. */
 	int kill_sig;
+	/* Init (pid 1) has exited: every task is being killed. Atomic. */
+	int shutting_down;
 	struct task *init;	/* under lock */
 	struct rlimit default_rlimits[CV_RLIM_NLIMITS];
+	pthread_mutex_t futex_lock;
+	struct futex_table *futex;	/* sentry/kernel/futex.c */
 };
+
+enum process_state {
+	PROC_RUNNING,	/* at least one thread alive */
+	PROC_ZOMBIE,	/* every thread exited, not yet reaped */
+	PROC_DEAD,	/* reaped (or auto-reaped); off every list */
+};
+
+/* A thread group (a process). Fields under kernel->lock unless noted. */
+struct process {
+	int refs;			/* atomic: member tasks + 1 until reaped */
+	int tgid;
+	struct task *leader;
+	struct list_head threads;	/* task->thread_link */
+	int nr_threads;			/* threads not yet exited */
+	struct process *parent;		/* NULL for init */
+	struct list_head children;	/* process->sibling */
+	struct list_head sibling;
+	struct list_head k_link;	/* kernel->processes */
+	int pgid, sid;
+	int exit_signal;	/* sent to the parent at exit (0: none) */
+	enum process_state state;
+	int exit_status;	/* wait status once ZOMBIE */
+	bool group_exiting;	/* exit_group/fatal signal under way; atomic */
+	int group_exit_status;
+	bool did_exec;		/* setpgid: EACCES on a child after exec */
+	bool dumpable;		/* PR_SET_DUMPABLE (per mm in Linux) */
+	bool is_child_subreaper, has_child_subreaper;
+	/* wait4/waitid sleepers of this process (Linux's wait_chldexit). */
+	struct waitq child_wait;
+	/* execve by a non-leader: the thread that waits in de_thread. */
+	struct task *exec_waiter;
+	/* itimers live in the signals engineer's signal_group. */
+};
+
+struct vfork_done;
 
 struct task {
 	struct kernel *k;
-	int tid, tgid, ppid, pgid, sid;
+	int tid, tgid;		/* tid under kernel->lock (exec swaps it) */
+	int ppid, pgid, sid;	/* cached copies, read-only for others' code:
+				   use process_*() for the live values */
 	pid_t host_tid;		/* the host thread running task_run(); atomic */
-	struct mm *mm;
+	int refs;		/* atomic: host thread + PID/list membership */
+	struct process *proc;
+	struct mm *mm;		/* one mm reference */
 	struct fdtable *fdt;
 	struct fs_struct *fs;
 	struct platform_ctx *ctx;
 	cpu_regs_t regs;
 	struct cred cred;
 
-	/* Signals: recorded now, delivered by the processes issue. */
-	struct cv_sigaction sigactions[CV_NSIG];
-	uint64_t sigmask;
-	uint64_t sigaltstack_sp, sigaltstack_size;
-	int sigaltstack_flags;
+	/* Signals (struct task_signal in cvisor/signal.h: mask, pending set,
+	 * shared handlers and thread-group state). */
+	struct task_signal sig;
 
 	uint64_t clear_child_tid;
 	uint64_t robust_list, robust_list_len;
+	/* Process-wide in Linux: every thread keeps a copy and prlimit
+	 * updates all copies of the process under kernel->lock. */
 	struct rlimit rlimits[CV_RLIM_NLIMITS];
-	char comm[16];
+	char comm[CV_TASK_COMM_LEN];
+	int pdeath_signal;	/* PR_SET_PDEATHSIG */
+	bool no_new_privs;
+
+	struct list_head k_link;	/* kernel->tasks, under kernel->lock */
+	struct list_head thread_link;	/* proc->threads */
+	/* CLONE_VFORK: released at exec or exit (under kernel->lock). */
+	struct vfork_done *vfork_done;
 
 	/* task_block/task_wake (sentry/kernel/sched.c). */
 	pthread_mutex_t block_lock;
@@ -95,14 +170,17 @@ struct task {
 
 	/* Set when the task must stop running: exit(2), fatal signal. */
 	bool exiting;
+	bool killed;	/* set by others (group exit, de_thread); atomic */
+	bool exited;	/* do_exit done; under kernel->lock */
 	int exit_status; /* wait(2) status word */
 };
 
 int kernel_new(const char *platform_name, struct kernel **out);
 void kernel_destroy(struct kernel *k);
 
-/* Start the initial task from an executable and wait for the sandbox to end.
- * Returns the wait status of the init task (as from waitpid). */
+/* Start the initial task from an executable and wait for the sandbox to end
+ * (init exits: every other task is killed, like a PID namespace). Returns
+ * the wait status of the init task (as from waitpid). */
 struct task_start {
 	const char *path;	/* executable, resolved in the sandbox */
 	char *const *argv;
@@ -122,22 +200,108 @@ int kernel_run_init(struct kernel *k, const struct task_start *ts,
  * async-signal-safe: call it from a signal-waiting thread). */
 void kernel_kill(struct kernel *k, int sig);
 
+/* Task lookup. Called WITH k->lock held; the pointer is valid until the
+ * lock is dropped (task_get() keeps it longer). Zombie leaders are found;
+ * exited non-leader threads are not. */
+struct task *kernel_find_task(struct kernel *k, int tid);
+/* Every task with a PID, WITH k->lock held. */
+void kernel_for_each_task(struct kernel *k, void (*fn)(struct task *, void *),
+			  void *arg);
+/* Every thread of t's process, WITH k->lock held. */
+void process_for_each_thread(struct task *t,
+			     void (*fn)(struct task *, void *), void *arg);
+void task_get(struct task *t);
+void task_put(struct task *t);
+
+/* Knock a task out of the workload / a block / a host call so it looks at
+ * its state again (any thread; k->lock may be held). */
+void task_kick(struct task *t);
+
 /* Blocking (see include/cvisor/waitq.h for the pattern). task_block waits
- * until task_wake(), a deliverable signal, the sandbox being killed, or the
+ * until task_wake(), a deliverable signal, the task being killed, or the
  * absolute CLOCK_MONOTONIC deadline (NULL = none). Returns 0 when woken,
  * -ETIMEDOUT, or -EINTR when a signal (or kill) is pending: the caller then
- * returns -EINTR or a restart code. task_wake is callable from any thread. */
+ * returns -EINTR or a restart code. task_wake is callable from any thread.
+ * task_block_killable only returns -EINTR when the task must die. */
 struct timespec;
 int task_block(struct task *t, const struct timespec *deadline);
+int task_block_killable(struct task *t, const struct timespec *deadline);
 void task_wake(struct task *t);
 /* Initialise/destroy the blocking state of a new task. */
 void task_sched_init(struct task *t);
 void task_sched_destroy(struct task *t);
+/* Must the task stop (killed, group exit, sandbox shutdown/kill)? */
+bool task_must_die(struct task *t);
 
 /* Run a task's loop until it exits (sentry/kernel/task.c). */
 void task_run(struct task *t);
 
-/* Mark the task (and for now its whole sandbox) as exiting with a status. */
+/* End this thread only (exit(2)) with a wait status. */
 void task_exit(struct task *t, int wait_status);
+/* End every thread of t's process (exit_group(2), fatal signal), like
+ * do_group_exit. Callable from any thread; the first status wins. */
+void task_group_exit(struct task *t, int wait_status);
+/* Exit processing on the task's own host thread after task_run returns
+ * (sentry/kernel/exit.c): robust list, clear_child_tid, vfork release,
+ * resources, zombie/reap, SIGCHLD, reparenting, sandbox end at init. */
+void task_do_exit(struct task *t);
+
+/* The group of `child` stopped or continued (signals engineer): wake its
+ * parent's waiters. */
+void process_child_state_changed(struct task *child);
+
+/* Live process-tree values (take k->lock). */
+int process_getppid(struct task *t);
+int process_getpgid(struct task *t);
+int process_getsid(struct task *t);
+
+/* fork/clone (sentry/kernel/process.c). flags are CLONE_* | exit signal;
+ * Returns the child's tid or -errno. */
+struct clone_params {
+	uint64_t flags;
+	int exit_signal;
+	uint64_t stack;		/* new rsp, 0 = same */
+	uint64_t parent_tid, child_tid, tls;
+};
+long process_clone(struct task *t, const struct clone_params *cp);
+
+/* wait4/waitid core (sentry/kernel/wait.c): the pid reported, 0, or
+ * -errno (-ERESTARTSYS when a signal interrupts the wait). */
+long process_wait4(struct task *t, int pid, int options, int *status);
+long process_waitid(struct task *t, int which, int id, int options,
+		    siginfo_t *info);
+
+/* execve core (sentry/kernel/exec.c) on workload pointers; returns 0
+ * (regs are the new image's) or -errno with the old image intact. */
+long process_execve(struct task *t, int dirfd, uint64_t upath, uint64_t uargv,
+		    uint64_t uenvp, int flags);
+
+/* Futexes (sentry/kernel/futex.c). */
+int futex_table_new(struct futex_table **out);
+void futex_table_free(struct futex_table *ft);
+long futex_op(struct task *t, uint64_t uaddr, int op, uint32_t val,
+	      uint64_t timeout, uint64_t uaddr2, uint32_t val3);
+/* Wake up to n waiters of the private futex at uaddr in mm. */
+int futex_wake(struct kernel *k, struct mm *mm, uint64_t uaddr, int n);
+/* exit: walk the robust list (kernel/futex/core.c exit_robust_list). */
+void futex_exit_robust_list(struct task *t);
+
+/* ---- Internal to sentry/kernel/ (process.c, exit.c, wait.c, exec.c) ---- */
+int process_create_init(struct kernel *k, struct task **out);
+/* Reap: unlink p (a zombie, or anything at teardown) from every list, state
+ * DEAD; its leader goes to kernel->dead_tasks. k->lock held. */
+void process_release_locked(struct process *p);
+/* task_put every task on kernel->dead_tasks (k->lock NOT held). */
+void process_release_flush(struct kernel *k);
+void process_get(struct process *p);
+void process_put(struct process *p);
+/* Release a vfork parent waiting on t (k->lock held). */
+void task_vfork_release_locked(struct task *t);
+
+/* Credentials (sentry/kernel/creds.c). */
+void cred_init_root(struct cred *c);
+bool cred_capable(const struct cred *c, int cap);
+/* execve: creds of the new image (no set-id or file capabilities). */
+void cred_exec(struct cred *c);
 
 #endif

@@ -31,14 +31,21 @@ struct vfs;
 
 struct vfs_config {
 	int gofer_sock;		/* connected to the gofer serving "/" */
-	bool root_readonly;	/* true in this revision */
+	bool root_readonly;	/* the gofer serves the root read-only */
+	/* runsc --overlay2=root:memory, the default: / is an overlay of the
+	 * (read-only) gofer root and a tmpfs upper layer in the sentry, so
+	 * the workload can write anywhere and the host never changes.
+	 * false (--overlay2=none): / is the bare gofer root (read-only when
+	 * root_readonly). The sandbox sets it from its config. */
+	bool root_overlay;
 	/* Memory file holding tmpfs data (the kernel's, shared with mm).
 	 * NULL: the vfs makes a private one (unit tests). Must outlive the
 	 * vfs. */
 	struct memfile *mf;
 };
 
-/* Build the mount tree: gofer root at /, tmpfs at /tmp, devfs at /dev.
+/* Build the mount tree: gofer root (or the overlay over it) at /, tmpfs
+ * at /tmp, devfs at /dev.
  * Takes ownership of gofer_sock. */
 int vfs_new(const struct vfs_config *cfg, struct vfs **out);
 void vfs_destroy(struct vfs *vfs);

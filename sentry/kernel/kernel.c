@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The sandbox kernel: creation, the init task, teardown.
+ * The sandbox kernel: creation, the task table, the init task, teardown.
  *
- * Locks: kernel->lock guards the task list, PID allocation, hostname and
- * kill_sig updates; it is never held while calling into mm, vfs or the
- * platform. The init task is owned by kernel_run_init's caller thread (the
- * ptrace tracer rule: the thread that creates an address space drives it).
+ * Locks: kernel->lock guards the task and process lists, PID allocation,
+ * the process tree, hostname and kill_sig updates. It is taken before a
+ * sighand lock and a task's block_lock, and is never held while calling into
+ * mm, vfs or the platform (ctx_interrupt excepted: callable from anywhere).
+ * The init task runs on kernel_run_init's caller thread, every other task on
+ * a host thread of its own (process.c); kernel_run_init returns once init's
+ * process has ended and every task host thread has finished.
+ * References: kernel->tasks holds one reference on each task listed (see
+ * process.c for the rest).
  */
 #include <errno.h>
 #include <signal.h>
@@ -48,6 +53,11 @@ int kernel_new(const char *platform_name, struct kernel **out)
 	if (!k)
 		return -ENOMEM;
 	pthread_mutex_init(&k->lock, NULL);
+	pthread_cond_init(&k->cond, NULL);
+	pthread_mutex_init(&k->futex_lock, NULL);
+	list_init(&k->tasks);
+	list_init(&k->processes);
+	list_init(&k->dead_tasks);
 	k->next_pid = 1;
 	k->boot_ns = util_now_ns();
 	if (gethostname(k->hostname, sizeof(k->hostname) - 1))
@@ -55,6 +65,9 @@ int kernel_new(const char *platform_name, struct kernel **out)
 	strcpy(k->domainname, "(none)");
 	for (int i = 0; i < CV_RLIM_NLIMITS && i < RLIM_NLIMITS; i++)
 		getrlimit(i, &k->default_rlimits[i]);
+	err = futex_table_new(&k->futex);
+	if (err)
+		goto fail;
 	err = memfile_new(MEMFILE_MAX, &k->mf);
 	if (err)
 		goto fail;
@@ -80,47 +93,73 @@ void kernel_destroy(struct kernel *k)
 		k->platform->ops->destroy(k->platform);
 	if (k->mf)
 		memfile_destroy(k->mf);
+	if (k->futex)
+		futex_table_free(k->futex);
+	pthread_mutex_destroy(&k->futex_lock);
+	pthread_cond_destroy(&k->cond);
 	pthread_mutex_destroy(&k->lock);
 	free(k);
 }
 
+struct task *kernel_find_task(struct kernel *k, int tid)
+{
+	struct task *t;
+
+	if (tid <= 0)
+		return NULL;
+	list_for_each_entry(t, &k->tasks, k_link)
+		if (t->tid == tid)
+			return t;
+	return NULL;
+}
+
+void kernel_for_each_task(struct kernel *k, void (*fn)(struct task *, void *),
+			  void *arg)
+{
+	struct task *t, *tmp;
+
+	list_for_each_entry_safe(t, tmp, &k->tasks, k_link)
+		fn(t, arg);
+}
+
+void process_for_each_thread(struct task *t,
+			     void (*fn)(struct task *, void *), void *arg)
+{
+	struct task *th, *tmp;
+
+	list_for_each_entry_safe(th, tmp, &t->proc->threads, thread_link)
+		fn(th, arg);
+}
+
+void task_kick(struct task *t)
+{
+	pid_t tid;
+
+	if (t->ctx)
+		t->k->platform->ops->ctx_interrupt(t->ctx);
+	task_wake(t);
+	/* Knock the task thread out of a blocking host call; a kick that
+	 * lands before the call is seen through the task's state, which the
+	 * thread checks before blocking again. */
+	tid = __atomic_load_n(&t->host_tid, __ATOMIC_SEQ_CST);
+	if (tid > 0)
+		syscall(SYS_tgkill, getpid(), tid, CV_SIG_INTERRUPT);
+}
+
+static void kick_fn(struct task *t, void *arg)
+{
+	(void)arg;
+	if (!t->exited)
+		task_kick(t);
+}
+
 void kernel_kill(struct kernel *k, int sig)
 {
-	struct task *init;
-
 	pthread_mutex_lock(&k->lock);
 	if (!k->kill_sig)
 		__atomic_store_n(&k->kill_sig, sig, __ATOMIC_SEQ_CST);
-	init = k->init;
-	if (init && init->ctx)
-		k->platform->ops->ctx_interrupt(init->ctx);
-	if (init)
-		task_wake(init);
-	if (init) {
-		pid_t tid = __atomic_load_n(&init->host_tid, __ATOMIC_SEQ_CST);
-
-		/* Knock the task thread out of a blocking host call; a
-		 * signal arriving before the call is seen through kill_sig,
-		 * which the thread checks before blocking again. */
-		if (tid > 0)
-			syscall(SYS_tgkill, getpid(), tid, CV_SIG_INTERRUPT);
-	}
+	kernel_for_each_task(k, kick_fn, NULL);
 	pthread_mutex_unlock(&k->lock);
-}
-
-static void task_free(struct task *t)
-{
-	if (t->ctx)
-		t->k->platform->ops->ctx_release(t->ctx);
-	if (t->mm)
-		mm_destroy(t->mm);
-	if (t->fdt)
-		fdtable_put(t->fdt);
-	if (t->fs)
-		fs_struct_put(t->fs);
-	signal_task_free(t);
-	task_sched_destroy(t);
-	free(t);
 }
 
 static const char *default_path =
@@ -143,34 +182,66 @@ static int start_error_status(int err)
 	return (err == -ENOENT || err == -ENOTDIR) ? 127 : 126;
 }
 
-int kernel_run_init(struct kernel *k, const struct task_start *ts,
-		    int *wait_status)
+/* Load the init image into t (mm, regs, comm). Sets *wait_status and
+ * returns 1 when the command cannot run (the sandbox then ends). */
+static int init_load(struct kernel *k, struct task *t,
+		     const struct task_start *ts, int *wait_status)
 {
 	char resolved[4096], errbuf[256] = "";
 	struct loader_args la = { 0 };
 	struct file *exe = NULL;
 	const char *path = ts->path;
-	struct task *t;
+	const char *base;
 	int err;
 
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	t->k = k;
-	task_sched_init(t);
-	pthread_mutex_lock(&k->lock);
-	t->tid = t->tgid = k->next_pid++;
-	k->nr_tasks++;
-	pthread_mutex_unlock(&k->lock);
-	t->ppid = 0;
-	t->pgid = t->sid = t->tid;
-	/* Root inside the sandbox (its own credentials, not the host's). */
-	memset(&t->cred, 0, sizeof(t->cred));
-	memcpy(t->rlimits, k->default_rlimits, sizeof(t->rlimits));
-	err = signal_task_init(t, NULL, 0);
+	err = mm_new(k->mf, k->platform, &t->mm);
 	if (err)
-		goto out;
-	
+		return err;
+	if (!strchr(path, '/')) {
+		const char *pv = env_lookup(ts->envp, "PATH");
+
+		err = vfs_find_in_path(t, path, pv ? pv : default_path,
+				       resolved, sizeof(resolved));
+		if (err) {
+			fprintf(stderr, "cvisor: %s: command not found\n", path);
+			*wait_status = 127 << 8;
+			return 1;
+		}
+		path = resolved;
+	}
+	err = vfs_open_exec(t, path, &exe);
+	if (err) {
+		fprintf(stderr, "cvisor: %s: %s\n", path, strerror(-err));
+		*wait_status = start_error_status(err) << 8;
+		return 1;
+	}
+	la.file = exe;
+	la.exec_path = ts->path;
+	la.argv = ts->argv;
+	la.envp = ts->envp;
+	/* ld.so of a dynamic executable is opened the way the program was. */
+	la.open_interp = loader_open_exec;
+	la.open_ctx = t;
+	err = loader_load(t->mm, &la, &t->regs, errbuf, sizeof(errbuf));
+	vfs_file_put(exe);
+	if (err) {
+		fprintf(stderr, "cvisor: %s: cannot execute: %s%s%s\n", path,
+			strerror(-err), errbuf[0] ? ": " : "", errbuf);
+		*wait_status = 126 << 8;
+		return 1;
+	}
+	/* comm is truncated to 15 bytes like Linux's TASK_COMM_LEN. */
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	memset(t->comm, 0, sizeof(t->comm));
+	memcpy(t->comm, base, MIN(strlen(base), sizeof(t->comm) - 1));
+	return 0;
+}
+
+static int init_setup(struct kernel *k, struct task *t,
+		      const struct task_start *ts)
+{
+	int err;
 
 	err = fs_struct_new(k->vfs, &t->fs);
 	if (!err && ts->cwd) {
@@ -184,77 +255,72 @@ int kernel_run_init(struct kernel *k, const struct task_start *ts,
 	if (err) {
 		fprintf(stderr, "cvisor: cannot change to directory %s: %s\n",
 			ts->cwd, strerror(-err));
-		goto out;
+		return err;
 	}
 	err = fdtable_new(&t->fdt);
 	for (int i = 0; !err && i < 3; i++)
 		if (ts->stdio[i] >= 0)
 			err = fdtable_install_host(t->fdt, i, ts->stdio[i]);
+	return err;
+}
+
+/* The sandbox is over: free what is left (zombies nobody reaped). */
+static void kernel_reap_all(struct kernel *k)
+{
+	struct process *p, *ptmp;
+
+	pthread_mutex_lock(&k->lock);
+	list_for_each_entry_safe(p, ptmp, &k->processes, k_link)
+		process_release_locked(p);
+	pthread_mutex_unlock(&k->lock);
+	process_release_flush(k);
+}
+
+int kernel_run_init(struct kernel *k, const struct task_start *ts,
+		    int *wait_status)
+{
+	struct process *p;
+	struct task *t;
+	int err, r = -1;
+
+	err = process_create_init(k, &t);
 	if (err)
-		goto out;
-	err = mm_new(k->mf, k->platform, &t->mm);
-	if (err)
-		goto out;
-
-	if (!strchr(path, '/')) {
-		const char *pv = env_lookup(ts->envp, "PATH");
-
-		err = vfs_find_in_path(t, path, pv ? pv : default_path,
-				       resolved, sizeof(resolved));
-		if (err) {
-			fprintf(stderr, "cvisor: %s: command not found\n", path);
-			*wait_status = 127 << 8;
-			err = 0;
-			goto out;
-		}
-		path = resolved;
-	}
-	err = vfs_open_exec(t, path, &exe);
-	if (err) {
-		fprintf(stderr, "cvisor: %s: %s\n", path, strerror(-err));
-		*wait_status = start_error_status(err) << 8;
-		err = 0;
-		goto out;
-	}
-	la.file = exe;
-	la.exec_path = ts->path;
-	la.argv = ts->argv;
-	la.envp = ts->envp;
-	err = loader_load(t->mm, &la, &t->regs, errbuf, sizeof(errbuf));
-	vfs_file_put(exe);
-	if (err) {
-		fprintf(stderr, "cvisor: %s: cannot execute: %s%s%s\n", path,
-			strerror(-err), errbuf[0] ? ": " : "", errbuf);
-		*wait_status = 126 << 8;
-		err = 0;
-		goto out;
-	}
-	{
-		const char *base = strrchr(path, '/');
-
-		/* comm is truncated to 15 bytes like Linux's TASK_COMM_LEN. */
-		base = base ? base + 1 : path;
-		memcpy(t->comm, base, MIN(strlen(base), sizeof(t->comm) - 1));
-	}
-	err = k->platform->ops->ctx_new(mm_platform_as(t->mm), &t->ctx);
-	if (err) {
-		fprintf(stderr, "cvisor: cannot create a context: %s\n",
-			strerror(-err));
-		goto out;
+		return err;
+	p = t->proc;
+	err = init_setup(k, t, ts);
+	if (!err) {
+		r = init_load(k, t, ts, wait_status);
+		if (r < 0)
+			err = r;
+		else if (r == 0)
+			err = k->platform->ops->ctx_new(mm_platform_as(t->mm), &t->ctx);
+		else
+			r = -1;
+		if (err)
+			fprintf(stderr, "cvisor: cannot start: %s\n", strerror(-err));
+		if (err || r)
+			task_exit(t, SIGKILL);
+	} else {
+		task_exit(t, SIGKILL);
 	}
 	pthread_mutex_lock(&k->lock);
 	k->init = t;
 	pthread_mutex_unlock(&k->lock);
 	/* A kill that raced with start-up is honoured by the task loop. */
-	task_run(t);
+	if (!t->exiting)
+		task_run(t);
+	task_do_exit(t);
+
+	/* Init's process ends when its last thread does; then every task is
+	 * killed (exit.c) and we wait for their host threads. */
 	pthread_mutex_lock(&k->lock);
+	while (p->state == PROC_RUNNING || k->nr_host_threads > 0)
+		pthread_cond_wait(&k->cond, &k->lock);
+	if (!err && r == 0)
+		*wait_status = p->exit_status;
 	k->init = NULL;
 	pthread_mutex_unlock(&k->lock);
-	*wait_status = t->exit_status;
-out:
-	pthread_mutex_lock(&k->lock);
-	k->nr_tasks--;
-	pthread_mutex_unlock(&k->lock);
-	task_free(t);
+	task_put(t);	/* the "host thread" reference of init */
+	kernel_reap_all(k);
 	return err;
 }

@@ -2,8 +2,8 @@
 /*
  * Blocking and waking tasks. Each task has a mutex + condition variable +
  * sticky wake flag; t->block_lock is a leaf lock. A blocked task wakes for
- * task_wake(), for a kill of the sandbox (kernel_kill calls task_wake on
- * the init task) and at its deadline.
+ * task_wake(), for a kill (kernel_kill, group exit and init's end call
+ * task_kick -> task_wake on every task concerned) and at its deadline.
  */
 #include <errno.h>
 #include <time.h>
@@ -29,12 +29,8 @@ void task_sched_destroy(struct task *t)
 	pthread_mutex_destroy(&t->block_lock);
 }
 
-static bool interrupted(struct task *t)
-{
-	return signal_pending(t);
-}
-
-int task_block(struct task *t, const struct timespec *deadline)
+static int do_block(struct task *t, const struct timespec *deadline,
+		    bool (*interrupted)(struct task *))
 {
 	int r = 0;
 
@@ -59,6 +55,21 @@ int task_block(struct task *t, const struct timespec *deadline)
 		t->wake_pending = false;
 	pthread_mutex_unlock(&t->block_lock);
 	return r;
+}
+
+static bool interruptible(struct task *t)
+{
+	return task_must_die(t) || signal_pending(t);
+}
+
+int task_block(struct task *t, const struct timespec *deadline)
+{
+	return do_block(t, deadline, interruptible);
+}
+
+int task_block_killable(struct task *t, const struct timespec *deadline)
+{
+	return do_block(t, deadline, task_must_die);
 }
 
 void task_wake(struct task *t)

@@ -2,7 +2,8 @@
 /*
  * The task loop: run the workload on the platform until it stops, serve the
  * stop, repeat. Runs on the task's own host thread; touches only its task and
- * reads kernel->kill_sig atomically.
+ * reads the kill state (t->killed, proc->group_exiting, kernel->kill_sig,
+ * kernel->shutting_down) atomically. No locks of its own.
  */
 #include <errno.h>
 #include <signal.h>
@@ -17,19 +18,10 @@
 #include "cvisor/task.h"
 #include "cvisor/util.h"
 
-#define SIGBIT(s) (1ULL << ((s) - 1))
+#pragma weak signal_host_signal
 
-void task_exit(struct task *t, int wait_status)
-{
-	if (t->exiting)
-		return;
-	t->exiting = true;
-	t->exit_status = wait_status;
-}
-
-/* Default action of a signal the workload cannot handle yet (delivery to
- * handlers comes with the processes issue): man 7 signal. Returns true if
- * the task dies. */
+/* Default action of a signal sent to the whole sandbox from outside
+ * (man 7 signal): the ones that do not terminate. */
 static bool default_kills(int sig)
 {
 	switch (sig) {
@@ -41,6 +33,19 @@ static bool default_kills(int sig)
 	default:
 		return true;
 	}
+}
+
+bool task_must_die(struct task *t)
+{
+	int sig = __atomic_load_n(&t->k->kill_sig, __ATOMIC_SEQ_CST);
+
+	if (__atomic_load_n(&t->killed, __ATOMIC_SEQ_CST))
+		return true;
+	if (t->proc && __atomic_load_n(&t->proc->group_exiting, __ATOMIC_SEQ_CST))
+		return true;
+	if (__atomic_load_n(&t->k->shutting_down, __ATOMIC_SEQ_CST))
+		return true;
+	return sig && default_kills(sig);
 }
 
 static void handle_fault(struct task *t, const struct stop_info *st)
@@ -60,11 +65,13 @@ void task_run(struct task *t)
 
 	__atomic_store_n(&t->host_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_SEQ_CST);
 	while (!t->exiting) {
-		int sig = __atomic_load_n(&t->k->kill_sig, __ATOMIC_SEQ_CST);
 		int err;
 
-		if (unlikely(sig) && default_kills(sig)) {
-			task_exit(t, sig);
+		if (unlikely(task_must_die(t))) {
+			int sig = __atomic_load_n(&t->k->kill_sig, __ATOMIC_SEQ_CST);
+
+			/* The group's status (if any) wins in task_do_exit. */
+			task_exit(t, sig && default_kills(sig) ? sig : SIGKILL);
 			break;
 		}
 		signal_deliver_pending(t);
@@ -74,7 +81,7 @@ void task_run(struct task *t)
 		if (unlikely(err)) {
 			log_err("task %d: platform switch failed: %s", t->tid,
 				strerror(-err));
-			task_exit(t, SIGKILL);
+			task_group_exit(t, SIGKILL);
 			break;
 		}
 		switch (st.reason) {
@@ -93,15 +100,17 @@ void task_run(struct task *t)
 			break;
 		case STOP_SIGNAL:
 			log_debug("task %d: host signal %d", t->tid, st.signo);
-			if (default_kills(st.signo) &&
-			    !(t->sigmask & SIGBIT(st.signo)))
-				task_exit(t, st.signo);
+			if (signal_host_signal)
+				signal_host_signal(t, st.signo);
+			else if (default_kills(st.signo) &&
+				 !(t->sig.blocked & CV_SIGBIT(st.signo)))
+				task_group_exit(t, st.signo);
 			break;
 		case STOP_INTERRUPTED:
 			break;
 		case STOP_DEAD:
 			log_warn("task %d: stub died", t->tid);
-			task_exit(t, SIGKILL);
+			task_group_exit(t, SIGKILL);
 			break;
 		}
 	}

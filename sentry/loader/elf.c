@@ -2,14 +2,18 @@
 /*
  * ELF loading (fs/binfmt_elf.c load_elf_binary, reduced): validate the
  * headers, map PT_LOAD segments as private file mappings with zeroed bss,
+ * load the PT_INTERP interpreter of a dynamic executable (load_elf_interp),
  * create the stack, set the break and the initial registers.
  *
  * The ELF comes from the workload's file system, so it is untrusted: every
  * header field is checked here before use (libelf only decodes), and a file
- * that lies gives -ENOEXEC with a reason in errbuf.
+ * that lies gives -ENOEXEC (-ELIBBAD for the interpreter) with a reason in
+ * errbuf. The interpreter is opened and checked before anything is mapped.
  *
  * Locks: none (mm functions take mm->lock). References: the executable's
- * file is borrowed from the caller; each mapping takes its own reference.
+ * file is borrowed from the caller; the interpreter's comes from
+ * la->open_interp and is put before loader_load returns; each mapping
+ * takes its own reference.
  */
 #include <elf.h>
 #include <errno.h>
@@ -18,6 +22,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -321,30 +326,112 @@ static int map_segment(struct mm *mm, struct file *f, const Elf64_Phdr *p,
 	return 0;
 }
 
-/* PT_INTERP support goes here: open the interpreter, read and check its
- * headers with elf_read_headers/elf_check_segments, map it at an
- * mmap-chosen base, and return its base (AT_BASE) and entry (the initial
- * rip). */
-static int load_interp(struct mm *mm UNUSED, struct file *f,
-		       const struct elf_image *img, uint64_t *base UNUSED,
-		       uint64_t *entry UNUSED, char *errbuf, size_t errlen)
+static void file_putp(struct file **f)
+{
+	if (*f)
+		vfs_file_put(*f);
+}
+
+/* Open the interpreter named by PT_INTERP and read its headers
+ * (load_elf_binary before the point of no return). A file that is not an
+ * x86-64 ELF executable or shared object is -ELIBBAD, as in Linux. */
+static int open_interp(const struct loader_args *la,
+		       const struct elf_image *img, uint64_t limit,
+		       struct file **fp, struct elf_image *ii, char *errbuf,
+		       size_t errlen)
 {
 	char path[PATH_MAX + 1];
 	size_t n = img->interp->p_filesz;
 	int err;
 
-	err = read_exact(f, path, n, img->interp->p_offset);
+	err = read_exact(la->file, path, n, img->interp->p_offset);
 	if (err || path[n - 1] != '\0' || strlen(path) != n - 1)
 		return loader_fail(errbuf, errlen, -ENOEXEC, "bad PT_INTERP");
-	return loader_fail(errbuf, errlen, -ENOEXEC,
-			   "dynamic executables need the interpreter (not yet supported)");
+	if (!la->open_interp)
+		return loader_fail(errbuf, errlen, -ENOEXEC,
+				   "no way to open the interpreter %s", path);
+	err = la->open_interp(la->open_ctx, path, fp);
+	if (err)
+		return loader_fail(errbuf, errlen, err,
+				   "cannot open the interpreter %s", path);
+	err = elf_read_headers(*fp, ii, errbuf, errlen);
+	if (!err)
+		err = elf_check_segments(ii, limit, errbuf, errlen);
+	if (err == -ENOEXEC) {
+		size_t l = errbuf && errlen ? strlen(errbuf) : 0;
+
+		/* Keep the reason, say whose it is. */
+		if (l + 1 < errlen)
+			snprintf(errbuf + l, errlen - l, " (interpreter %s)",
+				 path);
+		return -ELIBBAD;
+	}
+	return err;
+}
+
+/* Map the interpreter (load_elf_interp): an ET_DYN one where mmap places
+ * its whole span (top-down below the mmap base), aligned to its largest
+ * p_align; an ET_EXEC one at its own addresses. Holes between segments stay
+ * unmapped, as in Linux. *bias is AT_BASE, *entry the initial rip. */
+static int load_interp(struct mm *mm, struct file *f,
+		       const struct elf_image *ii, uint64_t *bias,
+		       uint64_t *entry, char *errbuf, size_t errlen)
+{
+	uint64_t span = ii->max_vaddr - ii->min_vaddr, b = 0;
+	int64_t r;
+	int err;
+
+	if (ii->eh.e_type == ET_DYN) {
+		uint64_t lo = ii->min_vaddr & ~(ii->align - 1);
+		uint64_t extra = ii->align - PAGE_SIZE;
+
+		span = ii->max_vaddr - lo;
+		/* Ask mmap for room (no other mapping can appear before the
+		 * segments go there: the mm is private to the loader). */
+		r = mm_mmap(mm, 0, span + extra, PROT_NONE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0);
+		if (r < 0)
+			return loader_fail(errbuf, errlen, (int)r,
+					   "no room for the interpreter");
+		mm_munmap(mm, (uint64_t)r, span + extra);
+		b = (((uint64_t)r + ii->align - 1) & ~(ii->align - 1)) - lo;
+	} else if (ii->min_vaddr < MIN_ADDR) {
+		return loader_fail(errbuf, errlen, -ELIBBAD,
+				   "interpreter below mmap_min_addr");
+	}
+	for (unsigned int i = 0; i < ii->eh.e_phnum; i++) {
+		if (ii->ph[i].p_type != PT_LOAD)
+			continue;
+		err = map_segment(mm, f, &ii->ph[i], b, errbuf, errlen);
+		if (err)
+			return err;
+	}
+	*bias = b;
+	*entry = ii->eh.e_entry + b;
+	return 0;
+}
+
+/* Size of the initial stack VMA: the argument pages plus 128 KiB
+ * (setup_arg_pages' stack_expand); it grows down from there on faults. */
+static uint64_t initial_stack_size(const struct loader_args *la)
+{
+	uint64_t bytes = 1024; /* auxv, AT_RANDOM, platform, alignment */
+	char *const *vecs[2] = { la->argv, la->envp };
+
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; vecs[k] && vecs[k][i]; i++)
+			bytes += strlen(vecs[k][i]) + 1 + sizeof(uint64_t);
+	if (la->exec_path)
+		bytes += strlen(la->exec_path) + 1;
+	return MIN(PAGE_ALIGN_UP(bytes) + (128ULL << 10), LOADER_STACK_SIZE);
 }
 
 int loader_load(struct mm *mm, const struct loader_args *la, cpu_regs_t *regs,
 		char *errbuf, size_t errlen)
 {
-	struct elf_image img = { 0 };
-	uint64_t bias = 0, stack_top, sp;
+	struct elf_image img = { 0 }, ii = { 0 };
+	_cleanup_(file_putp) struct file *interp = NULL;
+	uint64_t bias = 0, stack_top, stack_size, sp;
 	uint64_t entry, brk = 0, interp_base = 0, phdr_addr = 0;
 	struct loader_image li;
 	int64_t r;
@@ -387,7 +474,7 @@ int loader_load(struct mm *mm, const struct loader_args *la, cpu_regs_t *regs,
 
 	entry = img.eh.e_entry + bias;
 	if (img.interp) {
-		err = load_interp(mm, la->file, &img, &interp_base, &entry,
+		err = open_interp(la, &img, mm_mmap_base(mm), &interp, &ii,
 				  errbuf, errlen);
 		if (err)
 			goto out;
@@ -413,10 +500,19 @@ int loader_load(struct mm *mm, const struct loader_args *la, cpu_regs_t *regs,
 				    (img.eh.e_phoff - p->p_offset);
 	}
 
-	/* The stack: RLIMIT_STACK worth below stack_top, growing down. */
+	/* The interpreter after the executable, as load_elf_binary does,
+	 * so mmap places it around the executable's fixed addresses. */
+	if (interp) {
+		err = load_interp(mm, interp, &ii, &interp_base, &entry,
+				  errbuf, errlen);
+		if (err)
+			goto out;
+	}
+
+	/* The stack: small, growing down on faults to RLIMIT_STACK. */
 	stack_top = mm_stack_top(mm);
-	r = mm_mmap(mm, stack_top - LOADER_STACK_SIZE, LOADER_STACK_SIZE,
-		    img.stack_prot,
+	stack_size = initial_stack_size(la);
+	r = mm_mmap(mm, stack_top - stack_size, stack_size, img.stack_prot,
 		    MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN |
 			    MAP_STACK,
 		    NULL, 0);
@@ -445,5 +541,6 @@ int loader_load(struct mm *mm, const struct loader_args *la, cpu_regs_t *regs,
 	regs->ss = 0x2b;
 out:
 	free(img.ph);
+	free(ii.ph);
 	return err;
 }

@@ -28,9 +28,28 @@
  *
  * Platform: the platform address space only ever maps pages whose PTE has
  * PTE_MAPPED, with the PROT_* stored in the PTE. mm_fault() maps pages; the
- * copy helpers populate the sentry page table only (they may run on a thread
- * that must not drive the platform), so the workload's first access to such
- * a page costs one fault that just maps it.
+ * copy helpers populate the sentry page table only, so the workload's first
+ * access to such a page costs one fault that just maps it. The exception is
+ * a sentry write into a copy-on-write page the platform maps: the old frame
+ * must leave the platform at once, so cow_break() remaps it (as_map or
+ * as_protect) from whichever task thread copies; this relies on platform
+ * address-space operations being callable from any host thread.
+ *
+ * Copy-on-write (fork, mm_fork): both address spaces' PTEs of a private page
+ * point at one frame with PTE_COW set and a frame reference each; the
+ * platform maps such a page without PROT_WRITE (map_prot), also after
+ * mprotect. A write fault, a fault with unknown access on a page mapped
+ * read-only for COW (ptrace cannot tell a write), or a sentry write copies
+ * the frame, or takes it over when its reference count shows no other
+ * owner (cow_break, Linux's do_wp_page/wp_can_reuse_anon). Shared mappings
+ * never carry PTE_COW.
+ *
+ * Lifetime: an mm is reference counted (mm_get/mm_put) for tasks sharing it
+ * (CLONE_VM threads, vfork); the last put frees it.
+ *
+ * Stacks: growsdown VMAs are extended on a fault (or sentry copy) below
+ * them, within RLIMIT_STACK (mm->stack_rlimit) and stack_guard_gap
+ * (vma_find_expand, Linux's expand_downwards).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -39,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -87,6 +107,10 @@
 #define MM_STACK_GAP (128ULL << 20)
 /* Pages populated and mapped per fault (aligned block around the address). */
 #define FAULT_AROUND_PAGES 16
+/* stack_guard_gap (mm/mmap.c): 256 pages kept free below a growsdown VMA. */
+#define STACK_GUARD_GAP (256ULL << PAGE_SHIFT)
+/* Default RLIMIT_STACK (_STK_LIM). */
+#define MM_STACK_RLIMIT (8ULL << 20)
 /* MAP_32BIT window on x86-64 (arch/x86/kernel/sys_x86_64.c). */
 #define MAP32_BEGIN 0x40000000ULL
 #define MAP32_END 0x80000000ULL
@@ -140,6 +164,8 @@ struct mm {
 	uint64_t user_max, stack_top, mmap_base;
 	uint64_t brk_start, brk;
 	uint64_t start_stack;
+	uint64_t stack_rlimit;	/* RLIMIT_STACK for growsdown VMAs */
+	int refs;		/* atomic: tasks sharing this mm */
 };
 
 /* ---- small helpers ---- */
@@ -151,6 +177,15 @@ static int eff_prot(int prot)
 	if (prot & (PROT_WRITE | PROT_EXEC))
 		prot |= PROT_READ;
 	return prot;
+}
+
+/* The protection a page of v is mapped with in the platform: a
+ * copy-on-write page is never writable there, so the first write faults. */
+static int map_prot(const struct vma *v, uint64_t pte)
+{
+	if ((pte & PTE_COW) && (v->prot & PROT_WRITE))
+		return (v->prot & ~PROT_WRITE) | PROT_READ;
+	return v->prot;
 }
 
 static const struct platform_ops *pops(struct mm *mm)
@@ -272,6 +307,56 @@ static struct vma *vma_find(struct mm *mm, uint64_t addr)
 	if (i < mm->nvmas && mm->vmas[i]->start <= addr)
 		return mm->vmas[i];
 	return NULL;
+}
+
+/* Where a VMA's guard gap starts (vm_start_gap): nothing is placed within
+ * stack_guard_gap below a growsdown VMA. */
+static uint64_t vma_start_gap(const struct vma *v)
+{
+	if (!(v->flags & MAP_GROWSDOWN))
+		return v->start;
+	return v->start > STACK_GUARD_GAP ? v->start - STACK_GUARD_GAP : 0;
+}
+
+/*
+ * The VMA holding addr, or the growsdown VMA just above it, extended down
+ * to addr's page (find_extend_vma/expand_downwards): the stack grows on a
+ * fault (or a sentry copy) below it, up to RLIMIT_STACK in total size
+ * (acct_stack_growth), and never to within stack_guard_gap of an accessible
+ * mapping below that is not itself a stack. The extended VMA is not merged
+ * with anything, so it stays valid for the caller.
+ */
+static struct vma *vma_find_expand(struct mm *mm, uint64_t addr)
+{
+	size_t i = vma_lower(mm, addr);
+	struct vma *v, *prev;
+	uint64_t start, delta;
+
+	if (i >= mm->nvmas)
+		return NULL;
+	v = mm->vmas[i];
+	if (v->start <= addr)
+		return v;
+	if (!(v->flags & MAP_GROWSDOWN) || v->obj)
+		return NULL;
+	start = PAGE_ALIGN_DOWN(addr);
+	if (start < MM_MIN_ADDR)
+		return NULL;
+	if (mm->stack_rlimit != (uint64_t)RLIM_INFINITY &&
+	    v->end - start > mm->stack_rlimit)
+		return NULL;
+	prev = i ? mm->vmas[i - 1] : NULL;
+	if (prev && !(prev->flags & MAP_GROWSDOWN) && prev->prot &&
+	    start - prev->end < STACK_GUARD_GAP)
+		return NULL;
+	delta = v->start - start;
+	if (v->file) {
+		if (v->off < delta)
+			return NULL;
+		v->off -= delta;
+	}
+	v->start = start;
+	return v;
 }
 
 /* Is any of [start, end) mapped? */
@@ -485,24 +570,34 @@ static void protect_run(struct mm *mm, struct run *r)
 	r->start = r->end = 0;
 }
 
+struct protect_ctx {
+	struct mm *mm;
+	const struct vma *v;	/* with the new protection */
+	struct run r;
+};
+
 static uint64_t protect_fn(void *p, uint64_t va, uint64_t pte)
 {
-	struct clear_ctx *c = p;
+	struct protect_ctx *c = p;
+	int prot = map_prot(c->v, pte);
 
-	if (!(pte & PTE_MAPPED) || pte_prot(pte) == c->r.prot)
+	if (!(pte & PTE_MAPPED) || pte_prot(pte) == prot)
 		return pte;
-	if (c->r.end != va) {
+	if (c->r.end != va || c->r.prot != prot) {
 		protect_run(c->mm, &c->r);
 		c->r.start = va;
+		c->r.prot = prot;
 	}
 	c->r.end = va + PAGE_SIZE;
-	return (pte & ~PTE_PROT_MASK) | ((uint64_t)c->r.prot << PTE_PROT_SHIFT);
+	return (pte & ~PTE_PROT_MASK) | ((uint64_t)prot << PTE_PROT_SHIFT);
 }
 
-static void range_protect(struct mm *mm, uint64_t start, uint64_t end,
-			  int prot)
+/* Bring the platform mappings of [start, end) (inside v) in line with
+ * v->prot (copy-on-write pages stay read-only). */
+static void range_protect(struct mm *mm, const struct vma *v, uint64_t start,
+			  uint64_t end)
 {
-	struct clear_ctx c = { .mm = mm, .r.prot = prot };
+	struct protect_ctx c = { .mm = mm, .v = v };
 
 	pt_update(&mm->pt, start, end, protect_fn, &c);
 	protect_run(mm, &c.r);
@@ -655,6 +750,7 @@ static int populate(struct mm *mm, struct vma *v, uint64_t start, uint64_t end,
 
 struct map_ctx {
 	struct mm *mm;
+	const struct vma *v;
 	struct run r;
 	int err;
 };
@@ -681,26 +777,29 @@ static void map_run(struct map_ctx *c)
 static uint64_t map_fn(void *p, uint64_t va, uint64_t pte)
 {
 	struct map_ctx *c = p;
+	int prot;
 
 	if (!(pte & PTE_PRESENT) || (pte & PTE_MAPPED))
 		return pte;
-	if (c->r.end != va ||
+	prot = map_prot(c->v, pte);
+	if (c->r.end != va || c->r.prot != prot ||
 	    pte_frame(pte) != c->r.off + (c->r.end - c->r.start)) {
 		map_run(c);
 		c->r.start = va;
 		c->r.off = pte_frame(pte);
+		c->r.prot = prot;
 	}
 	c->r.end = va + PAGE_SIZE;
 	return (pte & ~PTE_PROT_MASK) | PTE_MAPPED |
-	       ((uint64_t)c->r.prot << PTE_PROT_SHIFT);
+	       ((uint64_t)prot << PTE_PROT_SHIFT);
 }
 
 /* Map the present-but-unmapped pages of [start, end) (one VMA) into the
- * platform, one as_map per run of contiguous frames. */
+ * platform, one as_map per run of contiguous frames with one protection. */
 static int map_range(struct mm *mm, struct vma *v, uint64_t start,
 		     uint64_t end)
 {
-	struct map_ctx c = { .mm = mm, .r.prot = v->prot };
+	struct map_ctx c = { .mm = mm, .v = v };
 
 	pt_update(&mm->pt, start, end, map_fn, &c);
 	map_run(&c);
@@ -729,6 +828,48 @@ static int fault_in(struct mm *mm, struct vma *v, uint64_t va)
 	return map_range(mm, v, start, end);
 }
 
+/*
+ * Break copy-on-write for the present page va of v (do_wp_page): take the
+ * frame over when this entry holds its only reference (wp_can_reuse_anon),
+ * else copy it to a fresh frame. If the platform maps the page, it is
+ * mapped again with v's protection right away. Returns 0 or -ENOMEM.
+ */
+static int cow_break(struct mm *mm, const struct vma *v, uint64_t va,
+		     uint64_t pte)
+{
+	uint64_t old = pte_frame(pte), frame = old, npte;
+	int err;
+
+	if (memfile_frame_refs(mm->mf, old) != 1) {
+		int64_t off = memfile_alloc(mm->mf);
+
+		if (off < 0)
+			return (int)off;
+		frame = (uint64_t)off;
+		memcpy(memfile_ptr(mm->mf, frame), memfile_ptr(mm->mf, old),
+		       PAGE_SIZE);
+	}
+	npte = frame | PTE_PRESENT;
+	if (pte & PTE_MAPPED) {
+		/* The old (shared) frame must not stay visible here. */
+		err = frame == old ?
+			pops(mm)->as_protect(mm->as, va, PAGE_SIZE, v->prot) :
+			pops(mm)->as_map(mm->as, va, PAGE_SIZE, v->prot, frame);
+		if (err) {
+			log_err("mm: platform remap after COW at %#" PRIx64 ": %d",
+				va, err);
+			pops(mm)->as_unmap(mm->as, va, PAGE_SIZE);
+		} else {
+			npte |= PTE_MAPPED | ((uint64_t)v->prot << PTE_PROT_SHIFT);
+		}
+	}
+	/* The entry exists, so this cannot fail. */
+	pt_set(&mm->pt, va, npte);
+	if (frame != old)
+		memfile_frame_put(mm->mf, old);
+	return 0;
+}
+
 int mm_fault(struct mm *mm, uint64_t addr, int access)
 {
 	uint64_t va = PAGE_ALIGN_DOWN(addr), pte;
@@ -736,7 +877,7 @@ int mm_fault(struct mm *mm, uint64_t addr, int access)
 	int err = -EFAULT;
 
 	pthread_mutex_lock(&mm->lock);
-	v = addr < mm->user_max ? vma_find(mm, addr) : NULL;
+	v = addr < mm->user_max ? vma_find_expand(mm, addr) : NULL;
 	if (!v)
 		goto out;
 	access &= PROT_READ | PROT_WRITE | PROT_EXEC;
@@ -746,14 +887,29 @@ int mm_fault(struct mm *mm, uint64_t addr, int access)
 	if (!access && !eff_prot(v->prot))
 		goto out;
 	pte = pt_get(&mm->pt, va);
-	if ((pte & PTE_MAPPED) && pte_prot(pte) == v->prot) {
+	/* A write to a copy-on-write page. When the platform cannot tell the
+	 * access (ptrace), a fault on a page it already maps readable (for
+	 * COW) in a writable VMA can only have been a write. */
+	if ((pte & PTE_COW) && (v->prot & PROT_WRITE) &&
+	    ((access & PROT_WRITE) ||
+	     (!access && (pte & PTE_MAPPED) &&
+	      pte_prot(pte) == map_prot(v, pte)))) {
+		if (cow_break(mm, v, va, pte))
+			goto out;
+		pte = pt_get(&mm->pt, va);
+		if (pte & PTE_MAPPED) {
+			err = 0;
+			goto out;
+		}
+	}
+	if (pte & PTE_MAPPED) {
 		/* The platform already maps the page with the VMA's
 		 * protection. If it could not tell the access, this was a
 		 * protection fault (say a write to a read-only page): SIGSEGV,
 		 * else the workload would fault here forever. With a known,
 		 * allowed access it is spurious (a platform that lost the
 		 * mapping): map the page again. */
-		if (!access)
+		if (!access && pte_prot(pte) == map_prot(v, pte))
 			goto out;
 		log_debug("mm: spurious fault at %#" PRIx64, addr);
 		pt_set(&mm->pt, va, pte & ~PTE_MAPPED);
@@ -781,8 +937,8 @@ static int64_t find_gap_topdown(struct mm *mm, uint64_t len, uint64_t lo,
 	for (;;) {
 		uint64_t gap_end = top, gap_start;
 
-		if (i < mm->nvmas && mm->vmas[i]->start < gap_end)
-			gap_end = mm->vmas[i]->start;
+		if (i < mm->nvmas && vma_start_gap(mm->vmas[i]) < gap_end)
+			gap_end = vma_start_gap(mm->vmas[i]);
 		gap_start = i > 0 ? mm->vmas[i - 1]->end : 0;
 		gap_start = MAX(gap_start, lo);
 		if (gap_end > gap_start && gap_end - gap_start >= len)
@@ -825,9 +981,12 @@ static int64_t get_unmapped_area(struct mm *mm, uint64_t hint, uint64_t len,
 	if (flags & MAP_32BIT)
 		return find_gap_bottomup(mm, len, MAP32_BEGIN, MAP32_END);
 	if (hint) {
+		size_t i;
+
 		hint = PAGE_ALIGN_UP(hint);
+		i = vma_lower(mm, hint);
 		if (hint >= MM_MIN_ADDR && hint <= mm->user_max - len &&
-		    !range_used(mm, hint, hint + len))
+		    (i >= mm->nvmas || hint + len <= vma_start_gap(mm->vmas[i])))
 			return (int64_t)hint;
 	}
 	a = find_gap_topdown(mm, len, MM_MIN_ADDR, mm->mmap_base);
@@ -1063,7 +1222,7 @@ int mm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
 				break;
 			v = mm->vmas[vma_lower(mm, cur)];
 			v->prot = prot;
-			range_protect(mm, cur, e, prot);
+			range_protect(mm, v, cur, e);
 		}
 		cur = e;
 	}
@@ -1549,14 +1708,21 @@ static size_t user_walk(struct mm *mm, uint64_t addr, size_t len, int need,
 		uint64_t pg = PAGE_ALIGN_DOWN(va), pte;
 		size_t n = MIN(len - done, PAGE_SIZE - (va - pg));
 
-		if (!v || va >= v->end) {
-			v = vma_find(mm, va);
+		if (!v || va >= v->end || va < v->start) {
+			/* Kernel accesses grow the stack too (the fault
+			 * path of copy_to_user is the same as the user's). */
+			v = vma_find_expand(mm, va);
 			if (!v || (eff_prot(v->prot) & need) != need)
 				break;
 		}
 		pte = pt_get(&mm->pt, pg);
 		if (!(pte & PTE_PRESENT)) {
 			if (populate(mm, v, pg, pg + PAGE_SIZE, false))
+				break;
+			pte = pt_get(&mm->pt, pg);
+		}
+		if ((need & PROT_WRITE) && (pte & PTE_COW)) {
+			if (cow_break(mm, v, pg, pte))
 				break;
 			pte = pt_get(&mm->pt, pg);
 		}
@@ -1742,9 +1908,11 @@ int mm_new(struct memfile *mf, struct platform *p, struct mm **out)
 		return err;
 	}
 	pthread_mutex_init(&mm->lock, NULL);
+	mm->refs = 1;
 	mm->mf = mf;
 	mm->p = p;
 	mm->user_max = max;
+	mm->stack_rlimit = MM_STACK_RLIMIT;
 	/* x86-64 STACK_TOP is TASK_SIZE minus a page, mmap_base sits a gap
 	 * below it (arch/x86/mm/mmap.c, without randomisation). */
 	mm->stack_top = max - PAGE_SIZE;
@@ -1762,10 +1930,8 @@ static uint64_t release_fn(void *p, uint64_t va UNUSED, uint64_t pte)
 	return 0;
 }
 
-void mm_destroy(struct mm *mm)
+static void mm_free(struct mm *mm)
 {
-	if (!mm)
-		return;
 	/* The platform address space goes first, so no frame is still
 	 * mapped anywhere when it returns to the allocator. */
 	if (mm->as)
@@ -1777,6 +1943,214 @@ void mm_destroy(struct mm *mm)
 	free(mm->vmas);
 	pthread_mutex_destroy(&mm->lock);
 	free(mm);
+}
+
+void mm_get(struct mm *mm)
+{
+	__atomic_add_fetch(&mm->refs, 1, __ATOMIC_RELAXED);
+}
+
+void mm_put(struct mm *mm)
+{
+	if (mm && !__atomic_sub_fetch(&mm->refs, 1, __ATOMIC_ACQ_REL))
+		mm_free(mm);
+}
+
+void mm_destroy(struct mm *mm)
+{
+	mm_put(mm);
+}
+
+void mm_set_stack_rlimit(struct mm *mm, uint64_t bytes)
+{
+	pthread_mutex_lock(&mm->lock);
+	mm->stack_rlimit = bytes;
+	pthread_mutex_unlock(&mm->lock);
+}
+
+/* ---- fork ---- */
+
+struct fork_ctx {
+	struct mm *parent, *child;
+	const struct vma *v;
+	bool cow;		/* private VMA: share the pages copy-on-write */
+	struct run r;		/* parent pages to make read-only */
+	int err;
+};
+
+static uint64_t fork_fn(void *p, uint64_t va, uint64_t pte)
+{
+	struct fork_ctx *c = p;
+	uint64_t cpte = pte_frame(pte) | PTE_PRESENT;
+	int prot;
+
+	if (c->err)
+		return pte;
+	if (c->cow)
+		cpte |= PTE_COW;
+	/* The child starts with nothing mapped in its platform address
+	 * space; its faults map pages (read-only while COW). */
+	c->err = pt_set(&c->child->pt, va, cpte);
+	if (c->err)
+		return pte;
+	memfile_frame_get(c->parent->mf, pte_frame(pte));
+	if (!c->cow)
+		return pte;
+	pte |= PTE_COW;
+	if (!(pte & PTE_MAPPED))
+		return pte;
+	prot = map_prot(c->v, pte);
+	if (pte_prot(pte) == prot)
+		return pte;
+	/* Downgrade the parent's platform mapping, one as_protect per run. */
+	if (c->r.end != va || c->r.prot != prot) {
+		protect_run(c->parent, &c->r);
+		c->r.start = va;
+		c->r.prot = prot;
+	}
+	c->r.end = va + PAGE_SIZE;
+	return (pte & ~PTE_PROT_MASK) | ((uint64_t)prot << PTE_PROT_SHIFT);
+}
+
+int mm_fork(struct mm *parent, struct mm **out)
+{
+	struct mm *child;
+	int err;
+
+	err = mm_new(parent->mf, parent->p, &child);
+	if (err)
+		return err;
+	pthread_mutex_lock(&parent->lock);
+	/* dup_mmap(): the layout and the break come along. */
+	child->stack_top = parent->stack_top;
+	child->mmap_base = parent->mmap_base;
+	child->brk_start = parent->brk_start;
+	child->brk = parent->brk;
+	child->start_stack = parent->start_stack;
+	child->stack_rlimit = parent->stack_rlimit;
+	err = vma_array_reserve(child, parent->nvmas);
+	for (size_t i = 0; !err && i < parent->nvmas; i++) {
+		const struct vma *v = parent->vmas[i];
+		struct fork_ctx c = { .parent = parent, .child = child, .v = v };
+		struct vma *n;
+
+		/* MADV_DONTFORK: the child has a hole there. */
+		if (v->flags & VMA_DONTFORK)
+			continue;
+		n = vma_clone(v);
+		if (!n) {
+			err = -ENOMEM;
+			break;
+		}
+		child->vmas[child->nvmas++] = n;
+		/* MADV_WIPEONFORK: the child gets zero-fill-on-demand. */
+		if (v->flags & VMA_WIPEONFORK)
+			continue;
+		/* Shared mappings (anonymous, tmpfs, gofer objects) keep
+		 * sharing the same frames; private ones go copy-on-write. */
+		c.cow = !(v->flags & MAP_SHARED);
+		pt_update(&parent->pt, v->start, v->end, fork_fn, &c);
+		protect_run(parent, &c.r);
+		err = c.err;
+	}
+	pthread_mutex_unlock(&parent->lock);
+	if (err) {
+		/* The parent's pages that became COW stay correct: once the
+		 * child's references are gone a write takes the frame over. */
+		mm_put(child);
+		return err;
+	}
+	*out = child;
+	return 0;
+}
+
+/* ---- msync, mincore ---- */
+
+int mm_msync(struct mm *mm, uint64_t addr, uint64_t len, int flags)
+{
+	uint64_t end, cur;
+	int err = 0;
+
+	/* mm/msync.c, in its order. */
+	if (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC))
+		return -EINVAL;
+	if (addr & ~PAGE_MASK)
+		return -EINVAL;
+	if ((flags & MS_ASYNC) && (flags & MS_SYNC))
+		return -EINVAL;
+	/* A length that rounds up past 2^64 wraps to 0: nothing to do,
+	 * exactly as in Linux. */
+	end = addr + PAGE_ALIGN_UP(len);
+	if (end < addr)
+		return -ENOMEM;
+	if (end == addr)
+		return 0;
+	pthread_mutex_lock(&mm->lock);
+	/* Every part must be mapped (ENOMEM for a hole, reported after the
+	 * rest is done). There is nothing to write back: tmpfs mappings are
+	 * the file's own pages, and gofer shared mappings are not written
+	 * back at all (see struct mobj), so MS_SYNC is as MS_ASYNC. No
+	 * VM_LOCKED either, so MS_INVALIDATE never gives EBUSY. */
+	cur = addr;
+	while (cur < end) {
+		size_t i = vma_lower(mm, cur);
+
+		if (i >= mm->nvmas || mm->vmas[i]->start >= end) {
+			err = -ENOMEM;
+			break;
+		}
+		if (mm->vmas[i]->start > cur)
+			err = -ENOMEM;
+		cur = mm->vmas[i]->end;
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return err;
+}
+
+/* Is page va of v resident? For a file's shared pages: does the file
+ * have the page (its page cache), as mincore_page() looks it up. */
+static uint8_t page_resident(struct mm *mm, struct vma *v, uint64_t va)
+{
+	uint64_t fr;
+
+	if (pt_get(&mm->pt, va) & PTE_PRESENT)
+		return 1;
+	if (vma_file_shared(v)) {
+		if (vfs_file_get_page(v->file,
+				      (v->off + (va - v->start)) >> PAGE_SHIFT,
+				      VFS_PAGE_NOALLOC, &fr))
+			return 0;
+		memfile_frame_put(mm->mf, fr);
+		return 1;
+	}
+	if (v->obj) {
+		uint64_t idx = v->pgoff + ((va - v->start) >> PAGE_SHIFT);
+		uint8_t r;
+
+		pthread_mutex_lock(&v->obj->lock);
+		r = idx < v->obj->npages && v->obj->frames[idx];
+		pthread_mutex_unlock(&v->obj->lock);
+		return r;
+	}
+	return 0;
+}
+
+long mm_mincore(struct mm *mm, uint64_t addr, uint64_t npages, uint8_t *vec)
+{
+	uint64_t done = 0;
+
+	pthread_mutex_lock(&mm->lock);
+	while (done < npages) {
+		uint64_t va = addr + (done << PAGE_SHIFT);
+		struct vma *v = va < mm->user_max ? vma_find(mm, va) : NULL;
+
+		if (!v)
+			break;
+		for (; done < npages && va < v->end; done++, va += PAGE_SIZE)
+			vec[done] = page_resident(mm, v, va);
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return done ? (long)done : -ENOMEM;
 }
 
 struct platform_as *mm_platform_as(struct mm *mm)

@@ -18,6 +18,10 @@
 #define PTE_MAPPED	(1ULL << 1)	/* and the platform maps it */
 #define PTE_PROT_SHIFT	2		/* bits 2..4: PROT_* it is mapped with */
 #define PTE_PROT_MASK	(7ULL << PTE_PROT_SHIFT)
+/* Copy-on-write: the frame may be shared with another address space (after
+ * fork). The platform maps it without PROT_WRITE; the first write copies it,
+ * or takes it over when this entry holds the only reference. */
+#define PTE_COW		(1ULL << 5)
 #define PTE_ADDR_MASK	0x000ffffffffff000ULL
 
 static inline uint64_t pte_frame(uint64_t pte) { return pte & PTE_ADDR_MASK; }

@@ -322,6 +322,21 @@ SYSCALL_DEFINE(openat)
 		       (mode_t)args->a[3]);
 }
 
+SYSCALL_DEFINE(creat)
+{
+	return do_open(t, AT_FDCWD, args->a[0], O_CREAT | O_WRONLY | O_TRUNC,
+		       (mode_t)args->a[1]);
+}
+
+SYSCALL_DEFINE(flock)
+{
+	_cleanup_file_ struct file *f = fdtable_get(t->fdt, (int)args->a[0]);
+
+	if (!f || (f->fmode & FMODE_PATH))
+		return -EBADF;
+	return vfs_flock(f, (int)args->a[1]);
+}
+
 SYSCALL_DEFINE(close)
 {
 	return fdtable_close(t->fdt, (int)args->a[0]);
@@ -517,6 +532,24 @@ SYSCALL_DEFINE(fcntl)
 		return fdtable_set_cloexec(t->fdt, fd, arg & FD_CLOEXEC);
 	case F_GETFL:
 		return f->flags;
+	case F_GETLK:
+	case F_SETLK:
+	case F_SETLKW:
+	case F_OFD_GETLK:
+	case F_OFD_SETLK:
+	case F_OFD_SETLKW: {
+		struct flock fl;
+
+		if (f->fmode & FMODE_PATH)
+			return -EBADF;
+		if (mm_copy_in(t->mm, &fl, arg, sizeof(fl)))
+			return -EFAULT;
+		r = vfs_fcntl_lock(f, (int)cmd, &fl, t->fdt, t->tgid);
+		if (r == 0 && (cmd == F_GETLK || cmd == F_OFD_GETLK) &&
+		    mm_copy_out(t->mm, arg, &fl, sizeof(fl)))
+			return -EFAULT;
+		return r;
+	}
 	case F_SETFL:
 		/* O_PATH files take only the fd-level commands. */
 		if (f->fmode & FMODE_PATH)
@@ -527,7 +560,14 @@ SYSCALL_DEFINE(fcntl)
 		pthread_mutex_unlock(&f->pos_lock);
 		return 0;
 	default:
-		return (f->fmode & FMODE_PATH) ? -EBADF : -EINVAL;
+		if (f->fmode & FMODE_PATH)
+			return -EBADF;
+		/* File-specific commands: the pipe sizes. fs/fcntl.c: on a
+		 * file that is not a pipe they give EBADF. */
+		if (cmd == F_GETPIPE_SZ || cmd == F_SETPIPE_SZ)
+			return (f->ops && f->ops->fcntl) ?
+				       f->ops->fcntl(f, (int)cmd, arg) : -EBADF;
+		return -EINVAL;
 	}
 }
 

@@ -93,9 +93,7 @@ static long set_cwd(struct task *t, const struct path *p)
 	r = vfs_permission(ino, &t->cred, MAY_EXEC, false);
 	if (r < 0)
 		return r;
-	pthread_mutex_lock(&t->fs->lock);
-	t->fs->cwd = *p;
-	pthread_mutex_unlock(&t->fs->lock);
+	fs_struct_set_cwd(t->fs, p);
 	return 0;
 }
 

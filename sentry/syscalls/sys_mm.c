@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Memory system calls: brk, mmap, munmap, mprotect, mremap, madvise. The
+ * Memory system calls: brk, mmap, munmap, mprotect, mremap, madvise, msync,
+ * mincore. The
  * work is in sentry/mm/mm.c; this file turns fds into files and applies
  * Linux's open-mode checks (mm/mmap.c do_mmap). MAP_SHARED of a tmpfs file
  * maps the file's own pages (coherent with read/write); the checks here are
@@ -110,4 +111,42 @@ SYSCALL_DEFINE(mremap)
 SYSCALL_DEFINE(madvise)
 {
 	return mm_madvise(t->mm, args->a[0], args->a[1], (int)args->a[2]);
+}
+
+SYSCALL_DEFINE(msync)
+{
+	return mm_msync(t->mm, args->a[0], args->a[1], (int)args->a[2]);
+}
+
+/* mm/mincore.c: EINVAL for an unaligned start, ENOMEM for a range outside
+ * user space or with an unmapped page (the vector is written up to it),
+ * EFAULT for a bad vector. */
+SYSCALL_DEFINE(mincore)
+{
+	uint64_t start = args->a[0], len = args->a[1], vec = args->a[2];
+	uint64_t max = mm_user_max(t->mm), pages;
+	uint8_t buf[PAGE_SIZE];
+
+	if (start & ~PAGE_MASK)
+		return -EINVAL;
+	if (start > max || len > max - start)
+		return -ENOMEM;
+	pages = (len >> PAGE_SHIFT) + ((len & ~PAGE_MASK) != 0);
+	if (vec > max || pages > max - vec)
+		return -EFAULT;
+	while (pages) {
+		uint64_t n = MIN(pages, sizeof(buf));
+		long r = mm_mincore(t->mm, start, n, buf);
+
+		if (r < 0)
+			return r;
+		if (mm_copy_out(t->mm, vec, buf, (size_t)r))
+			return -EFAULT;
+		if ((uint64_t)r < n)
+			return -ENOMEM;
+		pages -= n;
+		vec += n;
+		start += n << PAGE_SHIFT;
+	}
+	return 0;
 }

@@ -6,6 +6,7 @@
  */
 #include <asm/prctl.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -21,40 +22,159 @@
 
 SYSCALL_DEFINE(exit)
 {
-	/* Single-threaded groups for now: exit == exit_group. */
+	/* This thread only; the process ends with its last thread. */
 	task_exit(t, (int)((args->a[0] & 0xff) << 8));
 	return 0;
 }
 
 SYSCALL_DEFINE(exit_group)
 {
+	task_group_exit(t, (int)((args->a[0] & 0xff) << 8));
 	task_exit(t, (int)((args->a[0] & 0xff) << 8));
 	return 0;
 }
 
 SYSCALL_DEFINE(getpid) { (void)args; return t->tgid; }
 SYSCALL_DEFINE(gettid) { (void)args; return t->tid; }
-SYSCALL_DEFINE(getppid) { (void)args; return t->ppid; }
-SYSCALL_DEFINE(getuid) { (void)args; return t->cred.ruid; }
-SYSCALL_DEFINE(geteuid) { (void)args; return t->cred.euid; }
-SYSCALL_DEFINE(getgid) { (void)args; return t->cred.rgid; }
-SYSCALL_DEFINE(getegid) { (void)args; return t->cred.egid; }
+SYSCALL_DEFINE(getppid) { (void)args; return process_getppid(t); }
 
-SYSCALL_DEFINE(getgroups)
+/* Find a process by pid (k->lock held): its leader's process, even a
+ * zombie's. */
+static struct process *find_process(struct kernel *k, int pid)
 {
-	int size = (int)args->a[0];
-	int n = t->cred.ngroups;
+	struct task *l = kernel_find_task(k, pid);
 
-	if (size < 0)
+	if (!l || l->proc->tgid != pid || l->proc->state == PROC_DEAD)
+		return NULL;
+	return l->proc;
+}
+
+SYSCALL_DEFINE(getpgid)
+{
+	int pid = (int)args->a[0];
+	struct process *p;
+	long r;
+
+	if (pid == 0)
+		return process_getpgid(t);
+	pthread_mutex_lock(&t->k->lock);
+	p = pid > 0 ? find_process(t->k, pid) : NULL;
+	r = p ? p->pgid : -ESRCH;
+	pthread_mutex_unlock(&t->k->lock);
+	return r;
+}
+
+SYSCALL_DEFINE(getpgrp)
+{
+	(void)args;
+	return process_getpgid(t);
+}
+
+SYSCALL_DEFINE(getsid)
+{
+	int pid = (int)args->a[0];
+	struct process *p;
+	long r;
+
+	if (pid == 0)
+		return process_getsid(t);
+	pthread_mutex_lock(&t->k->lock);
+	p = pid > 0 ? find_process(t->k, pid) : NULL;
+	r = p ? p->sid : -ESRCH;
+	pthread_mutex_unlock(&t->k->lock);
+	return r;
+}
+
+static void set_ids_locked(struct process *p)
+{
+	struct task *th;
+
+	list_for_each_entry(th, &p->threads, thread_link) {
+		th->pgid = p->pgid;
+		th->sid = p->sid;
+	}
+}
+
+/* kernel/sys.c setsid(): fails if a process group of our number exists
+ * (we lead one). */
+SYSCALL_DEFINE(setsid)
+{
+	struct kernel *k = t->k;
+	struct process *p = t->proc, *q;
+	long r = p->tgid;
+
+	(void)args;
+	pthread_mutex_lock(&k->lock);
+	list_for_each_entry(q, &k->processes, k_link) {
+		if (q->pgid == p->tgid) {
+			r = -EPERM;
+			break;
+		}
+	}
+	if (r > 0) {
+		p->sid = p->pgid = p->tgid;
+		set_ids_locked(p);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return r;
+}
+
+/* kernel/sys.c setpgid(). */
+SYSCALL_DEFINE(setpgid)
+{
+	struct kernel *k = t->k;
+	struct process *self = t->proc, *p, *q;
+	int pid = (int)args->a[0], pgid = (int)args->a[1];
+	long r = 0;
+
+	if (!pid)
+		pid = self->tgid;
+	if (!pgid)
+		pgid = pid;
+	if (pgid < 0)
 		return -EINVAL;
-	if (size == 0)
-		return n;
-	if (size < n)
-		return -EINVAL;
-	if (mm_copy_out(t->mm, args->a[1], t->cred.groups,
-			(size_t)n * sizeof(uint32_t)))
-		return -EFAULT;
-	return n;
+	pthread_mutex_lock(&k->lock);
+	p = pid > 0 ? find_process(k, pid) : NULL;
+	if (!p) {
+		r = -ESRCH;
+		goto out;
+	}
+	if (p->parent == self) {
+		if (p->sid != self->sid) {
+			r = -EPERM;
+			goto out;
+		}
+		if (p->did_exec) {
+			r = -EACCES;
+			goto out;
+		}
+	} else if (p != self) {
+		r = -ESRCH;
+		goto out;
+	}
+	if (p->sid == p->tgid) {	/* a session leader */
+		r = -EPERM;
+		goto out;
+	}
+	if (pgid != pid) {
+		bool found = false;
+
+		list_for_each_entry(q, &k->processes, k_link) {
+			if (q->pgid == pgid && q->sid == self->sid) {
+				found = true;
+				break;
+			}
+		}
+		if (!found) {
+			r = -EPERM;
+			goto out;
+		}
+	}
+	p->pgid = pgid;
+	set_ids_locked(p);
+out:
+	pthread_mutex_unlock(&k->lock);
+	return r;
 }
 
 SYSCALL_DEFINE(set_tid_address)
@@ -130,8 +250,19 @@ static long do_prlimit(struct task *t, unsigned int res, uint64_t new_addr,
 	ol.cur = t->rlimits[res].rlim_cur;
 	ol.max = t->rlimits[res].rlim_max;
 	if (new_addr) {
-		t->rlimits[res].rlim_cur = nl.cur;
-		t->rlimits[res].rlim_max = nl.max;
+		/* Raising a hard limit needs CAP_SYS_RESOURCE. */
+		if (nl.max > ol.max && !cred_capable(&t->cred, CAP_SYS_RESOURCE))
+			return -EPERM;
+		struct task *th;
+
+		pthread_mutex_lock(&t->k->lock);
+		list_for_each_entry(th, &t->proc->threads, thread_link) {
+			th->rlimits[res].rlim_cur = nl.cur;
+			th->rlimits[res].rlim_max = nl.max;
+		}
+		pthread_mutex_unlock(&t->k->lock);
+		if (res == RLIMIT_STACK)
+			mm_set_stack_rlimit(t->mm, nl.cur);
 	}
 	if (old_addr && mm_copy_out(t->mm, old_addr, &ol, sizeof(ol)))
 		return -EFAULT;
@@ -145,6 +276,13 @@ SYSCALL_DEFINE(prlimit64)
 	if (pid != 0 && pid != t->tgid)
 		return -ESRCH;
 	return do_prlimit(t, (unsigned int)args->a[1], args->a[2], args->a[3]);
+}
+
+SYSCALL_DEFINE(setrlimit)
+{
+	if (args->a[0] >= RLIM_NLIMITS)
+		return -EINVAL;
+	return do_prlimit(t, (unsigned int)args->a[0], args->a[1], 0);
 }
 
 SYSCALL_DEFINE(getrlimit)

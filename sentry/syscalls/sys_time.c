@@ -8,12 +8,16 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/time.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cvisor/mm.h"
 #include "cvisor/syscall.h"
 #include "cvisor/task.h"
 #include "cvisor/util.h"
+#include "../kernel/signal_impl.h"
 
 struct cv_timespec {
 	int64_t sec, nsec;
@@ -127,38 +131,152 @@ SYSCALL_DEFINE(time)
 	return now;
 }
 
+uint64_t time_clock_ns(int clockid)
+{
+	struct timespec ts;
+
+	if (clock_gettime((clockid_t)clockid, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int time_block_until(struct task *t, int clockid, uint64_t deadline_ns)
+{
+	for (;;) {
+		uint64_t now = time_clock_ns(clockid), mono;
+		struct timespec ts;
+
+		if (now >= deadline_ns)
+			return 0;
+		/* task_block sleeps on CLOCK_MONOTONIC: convert, and look at
+		 * the clock again when it says the time is up. */
+		mono = util_now_ns() + (deadline_ns - now);
+		ts.tv_sec = (time_t)(mono / 1000000000ULL);
+		ts.tv_nsec = (long)(mono % 1000000000ULL);
+		if (task_block(t, &ts) == -EINTR)
+			return -EINTR;
+	}
+}
+
+/* hrtimer_nanosleep: an interrupted relative sleep reports the remaining
+ * time and restarts through restart_syscall(2) with the same deadline
+ * (-ERESTART_RESTARTBLOCK); an absolute one restarts as is
+ * (-ERESTARTNOHAND). A handler turns both into EINTR. */
+static long sleep_until(struct task *t, int clk, uint64_t deadline, bool abs,
+			uint64_t rem_addr)
+{
+	uint64_t now, rem;
+
+	if (time_block_until(t, clk, deadline) == 0) {
+		t->sig.restart.fn = NULL;
+		return 0;
+	}
+	if (abs)
+		return -ERESTARTNOHAND;
+	now = time_clock_ns(clk);
+	rem = deadline > now ? deadline - now : 0;
+	if (rem_addr) {
+		struct cv_timespec out = { (int64_t)(rem / 1000000000ULL),
+					   (int64_t)(rem % 1000000000ULL) };
+
+		if (mm_copy_out(t->mm, rem_addr, &out, sizeof(out)))
+			return -EFAULT;
+	}
+	return -ERESTART_RESTARTBLOCK;
+}
+
+static long sleep_restart(struct task *t)
+{
+	return sleep_until(t, t->sig.restart.clockid, t->sig.restart.deadline_ns,
+			   false, t->sig.restart.rmtp);
+}
+
 static long do_sleep(struct task *t, clockid_t clk, int flags, uint64_t req_addr,
 		     uint64_t rem_addr)
 {
 	struct cv_timespec req;
-	struct timespec ts, rem = { 0, 0 };
-	int r;
+	uint64_t deadline, req_ns;
+	bool abs = flags & TIMER_ABSTIME;
 
 	if (mm_copy_in(t->mm, &req, req_addr, sizeof(req)))
 		return -EFAULT;
 	if (req.sec < 0 || req.nsec < 0 || req.nsec >= 1000000000)
 		return -EINVAL;
-	ts.tv_sec = req.sec;
-	ts.tv_nsec = req.nsec;
-	r = clock_nanosleep(clk, flags, &ts, &rem);
-	if (r == 0)
-		return 0;
-	if (r != EINTR)
-		return -r;
-	/* Interrupted by the sentry (shutdown or a signal for the task):
-	 * report the remaining time for relative sleeps like Linux. */
-	if (!(flags & TIMER_ABSTIME) && rem_addr) {
-		struct cv_timespec out = { rem.tv_sec, rem.tv_nsec };
-
-		if (mm_copy_out(t->mm, rem_addr, &out, sizeof(out)))
-			return -EFAULT;
-	}
-	return -EINTR;
+	req_ns = (uint64_t)req.sec > UINT64_MAX / 2000000000ULL ?
+			 UINT64_MAX / 2 :
+			 (uint64_t)req.sec * 1000000000ULL + (uint64_t)req.nsec;
+	deadline = abs ? req_ns : time_clock_ns(clk) + req_ns;
+	t->sig.restart.fn = sleep_restart;
+	t->sig.restart.clockid = clk;
+	t->sig.restart.deadline_ns = deadline;
+	t->sig.restart.rmtp = rem_addr;
+	return sleep_until(t, clk, deadline, abs, rem_addr);
 }
 
 SYSCALL_DEFINE(nanosleep)
 {
 	return do_sleep(t, CLOCK_MONOTONIC, 0, args->a[0], args->a[1]);
+}
+
+/* CPU time of the calling task: the workload's (its stub's) time as user
+ * time, the sentry thread's own time serving it as system time. */
+static void task_times(struct task *t, uint64_t *user, uint64_t *sys)
+{
+	struct timespec ts;
+
+	*user = signal_task_cputime(t);
+	*sys = 0;
+	if (!clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		*sys = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+SYSCALL_DEFINE(times)
+{
+	uint64_t u, s, hz = (uint64_t)sysconf(_SC_CLK_TCK);
+	int64_t tms[4];
+
+	if (!hz)
+		hz = 100;
+	if (args->a[0]) {
+		task_times(t, &u, &s);
+		tms[0] = (int64_t)(u / (1000000000ULL / hz));
+		tms[1] = (int64_t)(s / (1000000000ULL / hz));
+		tms[2] = (int64_t)(t->sig.group->cutime_ns / (1000000000ULL / hz));
+		tms[3] = (int64_t)(t->sig.group->cstime_ns / (1000000000ULL / hz));
+		if (mm_copy_out(t->mm, args->a[0], tms, sizeof(tms)))
+			return -EFAULT;
+	}
+	/* Clock ticks since an arbitrary point: the sandbox's boot. */
+	return (long)((util_now_ns() - t->k->boot_ns) / (1000000000ULL / hz));
+}
+
+SYSCALL_DEFINE(getrusage)
+{
+	int who = (int)args->a[0];
+	struct rusage ru;
+	uint64_t u = 0, s = 0;
+
+	memset(&ru, 0, sizeof(ru));
+	switch (who) {
+	case RUSAGE_SELF:
+	case RUSAGE_THREAD:
+		task_times(t, &u, &s);
+		ru.ru_maxrss = (long)(mm_resident(t->mm) / 1024);
+		break;
+	case RUSAGE_CHILDREN:
+		u = t->sig.group->cutime_ns;
+		s = t->sig.group->cstime_ns;
+		break;
+	default:
+		return -EINVAL;
+	}
+	ru.ru_utime.tv_sec = (time_t)(u / 1000000000ULL);
+	ru.ru_utime.tv_usec = (suseconds_t)(u % 1000000000ULL / 1000);
+	ru.ru_stime.tv_sec = (time_t)(s / 1000000000ULL);
+	ru.ru_stime.tv_usec = (suseconds_t)(s % 1000000000ULL / 1000);
+	if (mm_copy_out(t->mm, args->a[1], &ru, sizeof(ru)))
+		return -EFAULT;
+	return 0;
 }
 
 SYSCALL_DEFINE(clock_nanosleep)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests for sentry/loader: a real static binary (busybox-static), a
- * static PIE built here with gcc -static-pie, a dynamic binary (refused for
- * now), corrupted ELFs and a header fuzz loop. Runs against the fake
+ * static PIE built here with gcc -static-pie, a dynamic binary with the
+ * host's ld.so as its interpreter, corrupted ELFs and a header fuzz loop. Runs against the fake
  * platform and a fake vfs whose files are memory buffers (with an optional
  * patched prefix, so fuzzing does not copy whole binaries).
  */
@@ -113,13 +113,18 @@ static uint8_t *slurp(const char *path, size_t *size)
 static char *const test_argv[] = { "prog", "arg one", "", "last", NULL };
 static char *const test_envp[] = { "A=1", "PATH=/bin:/usr/bin", NULL };
 
+/* The interpreter opener loads use (NULL: none, like a bare caller). */
+static int (*test_open_interp)(void *ctx, const char *path, struct file **out);
+static void *test_open_ctx;
+
 static int load(struct file *f, struct mm **mmp, cpu_regs_t *regs, char *err,
 		size_t errlen)
 {
 	struct loader_args la = {
 		.file = f, .exec_path = "/bin/prog", .argv = test_argv,
 		.envp = test_envp, .uid = 1000, .euid = 1001, .gid = 1002,
-		.egid = 1003,
+		.egid = 1003, .open_interp = test_open_interp,
+		.open_ctx = test_open_ctx,
 	};
 
 	if (mm_new(mf, &fake_platform, mmp))
@@ -337,14 +342,64 @@ static void test_static_pie(void)
 	free(b);
 }
 
+/* An interpreter opener serving a host file (or canned bytes/an error). */
+struct interp_ctx {
+	char path[256];
+	int err;		/* returned instead of opening */
+	struct file f;		/* refs: ours 1 + the loader's while open */
+	uint8_t *data;
+};
+
+static int fake_open_interp(void *ctx, const char *path, struct file **out)
+{
+	struct interp_ctx *c = ctx;
+
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	if (c->err)
+		return c->err;
+	if (!c->f.data) {
+		c->data = slurp(path, &c->f.size);
+		if (!c->data)
+			return -ENOENT;
+		c->f.data = c->data;
+	}
+	c->f.refs++;
+	*out = &c->f;
+	return 0;
+}
+
+static void read_auxv(struct mm *mm, uint64_t sp, uint64_t at[64])
+{
+	uint64_t v, p = sp + 8, pair[2];
+
+	memset(at, 0, 64 * sizeof(uint64_t));
+	/* Skip argv and envp (each NULL-terminated). */
+	for (int k = 0; k < 2; k++)
+		do {
+			if (mm_copy_in(mm, &v, p, 8))
+				return;
+			p += 8;
+		} while (v);
+	for (int n = 0; n < 64; n++, p += 16) {
+		if (mm_copy_in(mm, pair, p, 16) || pair[0] == AT_NULL)
+			return;
+		if (pair[0] < 64)
+			at[pair[0]] = pair[1];
+	}
+}
+
 static void test_dynamic(void)
 {
 	size_t size;
 	uint8_t *b = slurp("/bin/true", &size);
+	struct interp_ctx ic = { .f.refs = 1 };
 	struct file f = { 0 };
 	struct mm *mm;
 	cpu_regs_t regs;
-	char err[256] = "";
+	uint64_t at[64];
+	char err[256] = "", maps[8192];
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)b, *ieh;
+	int r;
 
 	if (!b) {
 		tap_ok(1, "# SKIP no /bin/true");
@@ -355,9 +410,93 @@ static void test_dynamic(void)
 	f.refs = 1;
 	tap_ok(load(&f, &mm, &regs, err, sizeof(err)) == -ENOEXEC &&
 		       strstr(err, "interpreter"),
-	       "dynamic executable: ENOEXEC (%s)", err);
+	       "dynamic executable without an opener: ENOEXEC (%s)", err);
 	mm_destroy(mm);
 	tap_ok(f.refs == 1, "dynamic: no reference leaked");
+
+	test_open_interp = fake_open_interp;
+	test_open_ctx = &ic;
+	r = load(&f, &mm, &regs, err, sizeof(err));
+	tap_ok(r == 0, "dynamic /bin/true loads with its interpreter (%d %s)", r,
+	       err);
+	tap_ok(!strcmp(ic.path, "/lib64/ld-linux-x86-64.so.2"),
+	       "the interpreter opened is PT_INTERP (%s)", ic.path);
+	if (!r && ic.data) {
+		uint64_t base;
+		uint8_t hdr[64];
+
+		ieh = (const Elf64_Ehdr *)ic.data;
+		read_auxv(mm, regs.rsp, at);
+		base = at[AT_BASE];
+		tap_ok(base && !(base & (PAGE_SIZE - 1)) && base < mm_mmap_base(mm) &&
+			       base > mm_mmap_base(mm) - (64ULL << 20),
+		       "AT_BASE %#llx: page aligned, just below the mmap base",
+		       (unsigned long long)base);
+		tap_ok(regs.rip == base + ieh->e_entry,
+		       "rip is the interpreter's entry");
+		tap_ok(at[AT_ENTRY] == 0x555555554000ULL + eh->e_entry,
+		       "AT_ENTRY is the PIE's entry at 0x555555554000");
+		tap_ok(at[AT_PHDR] && mm_copy_in(mm, hdr, at[AT_PHDR], sizeof(Elf64_Phdr)) == 0 &&
+			       !memcmp(hdr, b + eh->e_phoff, sizeof(Elf64_Phdr)) &&
+			       at[AT_PHNUM] == eh->e_phnum,
+		       "AT_PHDR/AT_PHNUM describe the executable");
+		tap_ok(mm_copy_in(mm, hdr, base, sizeof(hdr)) == 0 &&
+			       !memcmp(hdr, ic.data, sizeof(hdr)),
+		       "the interpreter's first page is mapped at AT_BASE");
+		tap_ok(mm_copy_in(mm, hdr, 0x555555554000ULL, sizeof(hdr)) == 0 &&
+			       !memcmp(hdr, b, sizeof(hdr)),
+		       "the executable is mapped at 0x555555554000");
+		tap_ok(mm_fault(mm, regs.rip, PROT_EXEC) == 0,
+		       "the interpreter's entry is executable");
+		tap_ok(mm_brk(mm, 0) > 0x555555554000ULL &&
+			       mm_brk(mm, 0) < 0x555555554000ULL + (16ULL << 20),
+		       "the break follows the executable, not the interpreter");
+		mm_dump_maps(mm, maps, sizeof(maps));
+		{
+			char *l = strstr(maps, "[stack]");
+			unsigned long long s0 = 0, e0 = 0;
+
+			while (l && l > maps && l[-1] != '\n')
+				l--;
+			if (!l || sscanf(l, "%llx-%llx", &s0, &e0) != 2)
+				s0 = e0 = 0;
+			tap_ok(e0 - s0 <= (256ULL << 10) && e0 - s0 >= (128ULL << 10),
+			       "the initial stack VMA is small (%llu KiB)",
+			       (e0 - s0) >> 10);
+			tap_ok(mm_fault(mm, e0 - (8ULL << 20), PROT_WRITE) == 0 &&
+				       mm_fault(mm, e0 - (8ULL << 20) - PAGE_SIZE,
+						PROT_WRITE) == -EFAULT,
+			       "the stack grows to 8 MiB and no further");
+		}
+	}
+	mm_destroy(mm);
+	tap_ok(f.refs == 1 && ic.f.refs == 1,
+	       "dynamic: all file references dropped (exe %d, interp %d)", f.refs,
+	       ic.f.refs);
+
+	/* Interpreter failures. */
+	ic.err = -ENOENT;
+	tap_ok(load(&f, &mm, &regs, err, sizeof(err)) == -ENOENT && mm_is_empty(mm),
+	       "missing interpreter: ENOENT, nothing mapped (%s)", err);
+	mm_destroy(mm);
+	ic.err = 0;
+	free(ic.data);
+	ic.data = NULL;
+	ic.f.data = (const uint8_t *)"#!/bin/sh\necho not an ELF at all\n";
+	ic.f.size = strlen((const char *)ic.f.data);
+	tap_ok(load(&f, &mm, &regs, err, sizeof(err)) == -ELIBBAD,
+	       "interpreter that is not an ELF: ELIBBAD (%s)", err);
+	mm_destroy(mm);
+	ic.f.data = b; /* an executable, not a shared object: still loads */
+	ic.f.size = size;
+	r = load(&f, &mm, &regs, err, sizeof(err));
+	tap_ok(r == 0 || r == -ELIBBAD, "an odd interpreter fails cleanly or loads (%d %s)",
+	       r, err);
+	mm_destroy(mm);
+	tap_ok(f.refs == 1 && ic.f.refs == 1,
+	       "interpreter failures: no reference leaked");
+	test_open_interp = NULL;
+	test_open_ctx = NULL;
 	free(b);
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "cvisor/mm.h"
@@ -174,7 +175,8 @@ static int check(struct mm *mm, uint64_t addr, size_t len, uint8_t v)
 }
 
 /* Every page the fake platform maps must be inside a VMA with the same
- * prot (parsed from mm_dump_maps). */
+ * prot (parsed from mm_dump_maps); a copy-on-write page of a writable VMA
+ * may be mapped without PROT_WRITE. */
 static int platform_consistent(struct mm *mm, struct fake_as *as)
 {
 	static char buf[1 << 16];
@@ -197,7 +199,10 @@ static int platform_consistent(struct mm *mm, struct fake_as *as)
 			prot = (perm[0] == 'r' ? PROT_READ : 0) |
 			       (perm[1] == 'w' ? PROT_WRITE : 0) |
 			       (perm[2] == 'x' ? PROT_EXEC : 0);
-			found = prot == as->pages[i].prot;
+			found = prot == as->pages[i].prot ||
+				((prot & PROT_WRITE) &&
+				 as->pages[i].prot ==
+					 ((prot & ~PROT_WRITE) | PROT_READ));
 			break;
 		}
 		if (!found) {
@@ -868,6 +873,241 @@ static void test_fault_speed(void)
 	mm_destroy(mm);
 }
 
+
+/* The frame the fake platform maps at va (or ~0). */
+static uint64_t frame_at(struct fake_as *as, uint64_t va)
+{
+	struct fake_page *pg = fake_find(as, va);
+
+	return pg ? pg->off : ~0ULL;
+}
+
+static void test_fork(void)
+{
+	static const uint8_t fdata[3 * P] = { [0] = 0x11, [P] = 0x22 };
+	struct file f = { .data = fdata, .size = sizeof(fdata), .refs = 1 };
+	struct fake_as *pas, *cas;
+	struct mm *mm = new_mm(&pas), *child = NULL;
+	uint64_t used = memfile_used(mf), fr, base = 0x200000000ULL;
+	uint64_t a = base, s = base + 16 * P, d = base + 32 * P;
+	uint64_t w = base + 48 * P, ro = base + 64 * P, fm = base + 80 * P;
+	uint8_t byte;
+
+	mm_mmap(mm, a, 8 * P, RW, ANON | MAP_FIXED, NULL, 0);
+	mm_mmap(mm, s, 2 * P, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, NULL, 0);
+	mm_mmap(mm, d, 2 * P, RW, ANON | MAP_FIXED, NULL, 0);
+	mm_mmap(mm, w, 2 * P, RW, ANON | MAP_FIXED, NULL, 0);
+	mm_mmap(mm, ro, 2 * P, RW, ANON | MAP_FIXED, NULL, 0);
+	mm_mmap(mm, fm, 3 * P, RW, MAP_PRIVATE | MAP_FIXED, &f, 0);
+	tap_ok(mm_madvise(mm, d, 2 * P, MADV_DONTFORK) == 0 &&
+		       mm_madvise(mm, w, 2 * P, MADV_WIPEONFORK) == 0,
+	       "fork: DONTFORK/WIPEONFORK set");
+	fill(mm, a, 8 * P, 0xaa);
+	fill(mm, s, 2 * P, 0x55);
+	fill(mm, d, 2 * P, 0xdd);
+	fill(mm, w, 2 * P, 0x77);
+	fill(mm, ro, 2 * P, 0x33);
+	mm_mprotect(mm, ro, 2 * P, PROT_READ);
+	mm_fault(mm, a, PROT_WRITE);
+	mm_fault(mm, s, PROT_WRITE);
+	mm_fault(mm, ro, PROT_READ);
+	mm_fault(mm, fm, PROT_READ);
+	fr = frame_at(pas, a);
+	tap_ok(fr != ~0ULL && pas->pages[0].prot && fake_find(pas, a)->prot == RW,
+	       "fork: parent page mapped RW before fork");
+
+	tap_ok(mm_fork(mm, &child) == 0 && child, "mm_fork succeeds");
+	if (!child)
+		return;
+	cas = fake_last_as;
+	tap_ok(cas != pas && cas->npages == 0,
+	       "child has its own, empty platform address space");
+	tap_ok(fake_find(pas, a)->prot == PROT_READ &&
+		       fake_find(pas, a + 15 * P) == NULL,
+	       "parent's private pages are read-only in the platform now");
+	tap_ok(fake_find(pas, s)->prot == RW,
+	       "parent's shared pages stay writable");
+	tap_ok(memfile_frame_refs(mf, fr) == 2, "private frame shared: refs 2");
+	tap_ok(count_vmas(child) == count_vmas(mm) - 1,
+	       "child has every VMA but the DONTFORK one");
+
+	/* Both see the old data. */
+	tap_ok(check(mm, a, 8 * P, 0xaa) && check(child, a, 8 * P, 0xaa),
+	       "both sides see the old data");
+	tap_ok(check(child, fm, 1, 0x11) && check(child, fm + P, 1, 0x22),
+	       "private file mapping: child sees the file data");
+	tap_ok(mm_copy_in(child, &byte, d, 1) == -EFAULT,
+	       "DONTFORK range is a hole in the child");
+	tap_ok(check(child, w, 2 * P, 0) && check(mm, w, 2 * P, 0x77),
+	       "WIPEONFORK: child reads zeros, parent keeps its data");
+
+	/* Child: an unknown-access fault maps the COW page read-only; the
+	 * next unknown-access fault on it is a write and breaks COW. */
+	tap_ok(mm_fault(child, a, 0) == 0 && fake_find(cas, a) &&
+		       fake_find(cas, a)->prot == PROT_READ &&
+		       frame_at(cas, a) == fr,
+	       "child: first fault maps the shared frame read-only");
+	tap_ok(mm_fault(child, a, 0) == 0 && fake_find(cas, a)->prot == RW &&
+		       frame_at(cas, a) != fr,
+	       "child: unknown-access fault on a mapped COW page copies it");
+	tap_ok(memfile_frame_refs(mf, fr) == 1, "shared frame back to refs 1");
+	tap_ok(mm_fault(mm, a, 0) == 0 && frame_at(pas, a) == fr &&
+		       fake_find(pas, a)->prot == RW,
+	       "parent: sole owner takes the frame over without a copy");
+	fill(child, a, P, 0xbb);
+	fill(mm, a + P, P, 0xcc);
+	tap_ok(check(child, a, P, 0xbb) && check(mm, a, P, 0xaa),
+	       "child's write is private");
+	tap_ok(check(mm, a + P, P, 0xcc) && check(child, a + P, P, 0xaa),
+	       "parent's write (sentry copy) is private");
+	tap_ok(fake_find(pas, a + P)->prot == RW &&
+		       frame_at(pas, a + P) != ~0ULL,
+	       "a sentry write remaps the parent's copied page RW");
+	tap_ok(mm_fault(child, a + 2 * P, PROT_WRITE) == 0 &&
+		       fake_find(cas, a + 2 * P)->prot == RW,
+	       "child: known write fault breaks COW directly");
+
+	/* Shared mappings stay shared. */
+	fill(child, s, 1, 0x66);
+	tap_ok(check(mm, s, 1, 0x66), "MAP_SHARED anonymous stays shared");
+
+	/* Read-only private: COW pages, but no write is allowed. */
+	tap_ok(mm_fault(child, ro, 0) == 0 && mm_fault(child, ro, 0) == -EFAULT,
+	       "read-only COW page: unknown-access fault twice is SIGSEGV");
+	tap_ok(mm_fault(child, ro, PROT_WRITE) == -EFAULT,
+	       "read-only COW page: write fault is SIGSEGV");
+	tap_ok(mm_mprotect(child, ro, 2 * P, RW) == 0 &&
+		       fake_find(cas, ro)->prot == PROT_READ,
+	       "mprotect RW keeps a COW page read-only in the platform");
+	tap_ok(mm_fault(child, ro, 0) == 0 && fake_find(cas, ro)->prot == RW &&
+		       check(child, ro, P, 0x33) && check(mm, ro, P, 0x33),
+	       "after mprotect RW the write breaks COW with the data");
+
+	/* Parent unmaps: the child keeps its pages. */
+	mm_munmap(mm, a + 4 * P, 4 * P);
+	tap_ok(check(child, a + 4 * P, 4 * P, 0xaa), "child keeps pages the parent unmapped");
+	tap_ok(platform_consistent(mm, pas) && platform_consistent(child, cas),
+	       "fork: platforms consistent");
+
+	/* mm_get/mm_put */
+	mm_get(child);
+	mm_put(child);
+	tap_ok(check(child, a, P, 0xbb), "mm_put of an extra reference keeps the mm");
+	mm_put(child);
+	tap_ok(check(mm, a, P, 0xaa) && check(mm, a + P, P, 0xcc),
+	       "parent intact after the child is gone");
+	mm_destroy(mm);
+	tap_ok(memfile_used(mf) == used && f.refs == 1,
+	       "fork: frames and file references back to baseline");
+}
+
+static void test_fork_chain(void)
+{
+	struct fake_as *as;
+	struct mm *mm = new_mm(&as), *c1 = NULL, *c2 = NULL;
+	uint64_t used = memfile_used(mf), a;
+	int ok = 1;
+
+	a = (uint64_t)mm_mmap(mm, 0, 32 * P, RW, ANON, NULL, 0);
+	fill(mm, a, 32 * P, 1);
+	ok = mm_fork(mm, &c1) == 0 && mm_fork(c1, &c2) == 0;
+	fill(c1, a, 8 * P, 2);
+	fill(c2, a + 8 * P, 8 * P, 3);
+	ok = ok && check(mm, a, 32 * P, 1) && check(c1, a, 8 * P, 2) &&
+	     check(c1, a + 8 * P, 24 * P, 1) && check(c2, a, 8 * P, 1) &&
+	     check(c2, a + 8 * P, 8 * P, 3);
+	tap_ok(ok, "fork of a fork: three private views");
+	mm_destroy(c1);
+	fill(mm, a, 32 * P, 4);
+	tap_ok(check(c2, a, 8 * P, 1) && check(c2, a + 16 * P, 16 * P, 1),
+	       "grandchild unaffected by the parent's later writes");
+	mm_destroy(mm);
+	mm_destroy(c2);
+	tap_ok(memfile_used(mf) == used, "fork chain: frames back to baseline");
+}
+
+static void test_stack_grow(void)
+{
+	struct fake_as *as;
+	struct mm *mm = new_mm(&as);
+	uint64_t top = 0x7f0000000000ULL, st = top - 4 * P, below;
+	char buf[8192];
+
+	tap_ok(mm_mmap(mm, st, 4 * P, RW,
+		       ANON | MAP_FIXED | MAP_GROWSDOWN, NULL, 0) == (int64_t)st,
+	       "growsdown mapping");
+	tap_ok(mm_fault(mm, st - P + 8, PROT_WRITE) == 0 && count_vmas(mm) == 1,
+	       "fault just below grows the VMA");
+	mm_dump_maps(mm, buf, sizeof(buf));
+	tap_ok(strtoull(buf, NULL, 16) == st - P, "VMA starts one page lower");
+	below = top - (8ULL << 20);
+	tap_ok(mm_fault(mm, below, 0) == 0, "grows to 8 MiB total (RLIMIT_STACK)");
+	tap_ok(mm_fault(mm, below - P, PROT_READ) == -EFAULT,
+	       "not past RLIMIT_STACK");
+	tap_ok(fill(mm, below + 64 * P, 16, 1) == 0,
+	       "copy_out into the grown range works");
+	mm_set_stack_rlimit(mm, (uint64_t)RLIM_INFINITY);
+	tap_ok(fill(mm, below - 3 * P, 16, 1) == 0,
+	       "a sentry copy below the stack grows it (RLIM_INFINITY)");
+	/* Guard gap: a mapping 512 KiB below stops growth 1 MiB above it. */
+	mm_mmap(mm, below - (2ULL << 20), P, RW, ANON | MAP_FIXED, NULL, 0);
+	tap_ok(mm_fault(mm, below - (2ULL << 20) + P + (512ULL << 10), PROT_READ) ==
+		       -EFAULT,
+	       "stack_guard_gap keeps growth 1 MiB away from a mapping below");
+	tap_ok(mm_fault(mm, below - (2ULL << 20) + P + (1ULL << 20), PROT_READ) == 0,
+	       "growth up to the guard gap is fine");
+	tap_ok(mm_mmap(mm, 0x100000000ULL, P, RW,
+		       MAP_SHARED | MAP_ANONYMOUS | MAP_GROWSDOWN, NULL, 0) == -EINVAL,
+	       "shared anonymous growsdown: EINVAL");
+	/* Placement keeps the guard gap below a growsdown VMA too. */
+	{
+		struct mm *m2 = new_mm(&as);
+		uint64_t hi = mm_mmap_base(m2) - 16 * P;
+		int64_t r;
+
+		mm_mmap(m2, hi, 16 * P, RW, ANON | MAP_FIXED | MAP_GROWSDOWN,
+			NULL, 0);
+		r = mm_mmap(m2, 0, P, RW, ANON, NULL, 0);
+		tap_ok(r > 0 && (uint64_t)r + P <= hi - (1ULL << 20),
+		       "mmap places nothing within the guard gap");
+		r = mm_mmap(m2, hi - P, P, RW, ANON, NULL, 0);
+		tap_ok(r != (int64_t)(hi - P), "a hint inside the guard gap is not taken");
+		mm_destroy(m2);
+	}
+	mm_destroy(mm);
+}
+
+static void test_msync_mincore(void)
+{
+	struct fake_as *as;
+	struct mm *mm = new_mm(&as);
+	uint64_t a = (uint64_t)mm_mmap(mm, 0, 4 * P, RW, ANON, NULL, 0);
+	uint8_t vec[8];
+
+	tap_ok(mm_msync(mm, a, 4 * P, MS_SYNC) == 0 &&
+		       mm_msync(mm, a, 4 * P, MS_ASYNC | MS_INVALIDATE) == 0,
+	       "msync of a mapping: 0");
+	tap_ok(mm_msync(mm, a, P, MS_SYNC | MS_ASYNC) == -EINVAL,
+	       "msync MS_SYNC|MS_ASYNC: EINVAL");
+	tap_ok(mm_msync(mm, a, P, 8) == -EINVAL, "msync bad flag: EINVAL");
+	tap_ok(mm_msync(mm, a + 1, P, MS_SYNC) == -EINVAL, "msync unaligned: EINVAL");
+	tap_ok(mm_msync(mm, a, 0, MS_SYNC) == 0, "msync len 0: 0");
+	tap_ok(mm_msync(mm, a + 4 * P, P, MS_SYNC) == -ENOMEM,
+	       "msync unmapped: ENOMEM");
+	tap_ok(mm_msync(mm, a, 5 * P, MS_SYNC) == -ENOMEM,
+	       "msync partly unmapped: ENOMEM");
+	fill(mm, a, 1, 1);
+	fill(mm, a + 2 * P, 1, 1);
+	memset(vec, 9, sizeof(vec));
+	tap_ok(mm_mincore(mm, a, 4, vec) == 4 && vec[0] == 1 && vec[1] == 0 &&
+		       vec[2] == 1 && vec[3] == 0 && vec[4] == 9,
+	       "mincore: present pages 1, others 0");
+	tap_ok(mm_mincore(mm, a, 6, vec) == 4, "mincore stops at a hole");
+	tap_ok(mm_mincore(mm, a + 4 * P, 1, vec) == -ENOMEM,
+	       "mincore unmapped: ENOMEM");
+	mm_destroy(mm);
+}
+
 int main(void)
 {
 	uint64_t used;
@@ -890,6 +1130,10 @@ int main(void)
 	test_random();
 	test_memfile_threads();
 	test_fault_speed();
+	test_fork();
+	test_fork_chain();
+	test_stack_grow();
+	test_msync_mincore();
 	tap_ok(memfile_used(mf) == used, "every frame is released (%llu bytes left)",
 	       (unsigned long long)(memfile_used(mf) - used));
 	memfile_destroy(mf);

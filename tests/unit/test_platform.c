@@ -5,6 +5,7 @@
  * run with ctx_switch; the test plays the sentry. TAP output; timing is
  * printed as comments, never asserted.
  */
+#include <cpuid.h>
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -27,11 +28,13 @@
 #define RO_VA 0x500000UL
 #define DATA_VA 0x600000UL
 #define LAZY_VA 0x700000UL
+#define SCRATCH_VA 0x800000UL
 
 #define OFF_CODE 0x0
 #define OFF_RO 0x1000
 #define OFF_DATA 0x2000
 #define OFF_LAZY 0x3000
+#define OFF_SCRATCH 0x4000
 #define MEM_SIZE (4 << 20)
 
 __asm__(".pushsection .rodata.test_platform, \"a\"\n"
@@ -72,10 +75,30 @@ __asm__(".pushsection .rodata.test_platform, \"a\"\n"
 	"	int3\n"
 	"	ud2\n"
 	"wl_regs_end:\n"
+	/* count in (%rbx), getpid, forever: a thread's progress */
+	"wl_count:\n"
+	"1:	incq (%rbx)\n"
+	"	mov $39, %eax\n"
+	"	syscall\n"
+	"	jmp 1b\n"
+	"wl_count_end:\n"
+	/* FP state: store ymm0 and MXCSR as the sentry set them, load ymm1
+	 * from memory, stop at a syscall, then int3 */
+	"wl_fp:\n"
+	"	vmovdqu %ymm0, 0x600400\n"
+	"	stmxcsr 0x600440\n"
+	"	vmovdqu 0x600480, %ymm1\n"
+	"	mov $39, %eax\n"
+	"	syscall\n"
+	"	vmovdqu %ymm1, 0x600500\n"
+	"	int3\n"
+	"	ud2\n"
+	"wl_fp_end:\n"
 	".popsection\n");
 
 extern const char wl_basic[], wl_basic_end[], wl_spin[], wl_spin_end[],
-	wl_loop[], wl_loop_end[], wl_regs[], wl_regs_end[];
+	wl_loop[], wl_loop_end[], wl_regs[], wl_regs_end[], wl_count[],
+	wl_count_end[], wl_fp[], wl_fp_end[];
 
 static int failed, ntests;
 
@@ -120,29 +143,43 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Children of this thread, for finding the stub's pid. */
+/* Children of every thread of this process (stubs are forked by platform
+ * helper threads), for finding a stub's pid. */
 static int children(pid_t *out, int max)
 {
-	char path[64];
+	char path[96];
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/task");
 	FILE *f;
 	int n = 0;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/children", gettid());
-	f = fopen(path, "r");
-	if (!f)
+	if (!d)
 		return 0;
-	while (n < max && fscanf(f, "%d", &out[n]) == 1)
-		n++;
-	fclose(f);
+	while ((de = readdir(d)) && n < max) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%d/children",
+			 atoi(de->d_name));
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (n < max && fscanf(f, "%d", &out[n]) == 1)
+			n++;
+		fclose(f);
+	}
+	closedir(d);
 	return n;
 }
 
 static pid_t newest_child(void)
 {
-	pid_t c[64];
+	pid_t c[64], best = -1;
 	int n = children(c, 64);
 
-	return n > 0 ? c[n - 1] : -1;
+	for (int i = 0; i < n; i++)
+		if (c[i] > best)
+			best = c[i];
+	return best;
 }
 
 static int count_fds(void)
@@ -444,6 +481,322 @@ static void test_create_cost(struct env *e)
 	       (unsigned long long)(now_ns() - t0) / 1000 / (unsigned)n);
 }
 
+/* ---- several contexts in one address space ---- */
+
+struct worker {
+	struct env *e;
+	struct platform_as *as;
+	int idx, iters;
+	int rc_new, bad, done_iters;
+	uint64_t ns_new;
+	volatile int *stop_mapper;
+};
+
+/* A task thread: its own context (not the address space's creator),
+ * getpid loop, counter at DATA_VA + 0x200 + 8 * idx. */
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	const struct platform_ops *ops = w->e->ops;
+	struct platform_ctx *ctx;
+	struct stop_info st;
+	cpu_regs_t r;
+	uint64_t t0 = now_ns();
+
+	w->rc_new = ops->ctx_new(w->as, &ctx);
+	w->ns_new = now_ns() - t0;
+	if (w->rc_new)
+		return NULL;
+	init_regs(&r, CODE_VA);
+	r.rbx = DATA_VA + 0x200 + 8 * (uint64_t)w->idx;
+	for (int i = 0; i < w->iters; i++) {
+		r.rax = 0;
+		if (ops->ctx_switch(ctx, &r, &st) || st.reason != STOP_SYSCALL ||
+		    r.orig_rax != 39) {
+			w->bad++;
+			break;
+		}
+		w->done_iters++;
+	}
+	ops->ctx_release(ctx);
+	return NULL;
+}
+
+struct mapper {
+	struct env *e;
+	struct platform_as *as;
+	volatile int *stop;
+	int rounds, bad;
+	uint64_t ns;
+};
+
+static void *mapper_main(void *arg)
+{
+	struct mapper *m = arg;
+	const struct platform_ops *ops = m->e->ops;
+	uint64_t t0 = now_ns();
+
+	while (!*m->stop || m->rounds < 20) {
+		if (ops->as_map(m->as, SCRATCH_VA, 4096, PROT_READ | PROT_WRITE,
+				OFF_SCRATCH) ||
+		    ops->as_protect(m->as, SCRATCH_VA, 4096, PROT_READ) ||
+		    ops->as_unmap(m->as, SCRATCH_VA, 4096)) {
+			m->bad++;
+			break;
+		}
+		m->rounds++;
+	}
+	m->ns = now_ns() - t0;
+	/* leave it mapped: another context reads it next */
+	if (ops->as_map(m->as, SCRATCH_VA, 4096, PROT_READ, OFF_SCRATCH))
+		m->bad++;
+	return NULL;
+}
+
+static void test_threads(struct env *e, int iters)
+{
+	const char *pn = e->ops->name;
+	struct platform_as *as;
+	struct platform_ctx *ctx;
+	struct worker w[2];
+	struct mapper m = { 0 };
+	volatile int stop = 0;
+	pthread_t tw[2], tm;
+	struct stop_info st;
+	cpu_regs_t r;
+	uint64_t *cnt = (uint64_t *)(e->mem + OFF_DATA + 0x200);
+	char msg[160];
+	int rc;
+
+	load_code(e, wl_count, wl_count_end);
+	memset(e->mem + OFF_DATA, 0, 4096);
+	memcpy(e->mem + OFF_SCRATCH, "scratch!", 8);
+	rc = e->ops->as_new(e->p, &as);
+	if (!rc)
+		rc = e->ops->as_map(as, CODE_VA, 4096, PROT_READ | PROT_EXEC,
+				    OFF_CODE);
+	if (!rc)
+		rc = e->ops->as_map(as, DATA_VA, 4096, PROT_READ | PROT_WRITE,
+				    OFF_DATA);
+	ok(rc == 0, NULL, pn, "threads: address space");
+	if (rc)
+		return;
+	m.e = e;
+	m.as = as;
+	m.stop = &stop;
+	for (int i = 0; i < 2; i++) {
+		w[i] = (struct worker){ .e = e, .as = as, .idx = i,
+					.iters = iters };
+		pthread_create(&tw[i], NULL, worker_main, &w[i]);
+	}
+	pthread_create(&tm, NULL, mapper_main, &m);
+	for (int i = 0; i < 2; i++)
+		pthread_join(tw[i], NULL);
+	stop = 1;
+	pthread_join(tm, NULL);
+
+	ok(w[0].rc_new == 0 && w[1].rc_new == 0, NULL, pn,
+	   "ctx_new from threads other than the address space's creator");
+	snprintf(msg, sizeof(msg), "iters %d/%d %d/%d bad %d %d counters %llu %llu",
+		 w[0].done_iters, iters, w[1].done_iters, iters, w[0].bad,
+		 w[1].bad, (unsigned long long)cnt[0],
+		 (unsigned long long)cnt[1]);
+	ok(!w[0].bad && !w[1].bad && w[0].done_iters == iters &&
+		   w[1].done_iters == iters,
+	   msg, pn, "two contexts run getpid loops concurrently");
+	/* the counter is bumped before each syscall: iters stops have
+	 * been preceded by iters increments (the last run is in flight
+	 * only when the thread was killed mid-loop, which ctx_release
+	 * does after its last stop) */
+	ok(cnt[0] == (uint64_t)iters && cnt[1] == (uint64_t)iters, msg, pn,
+	   "each context has its own registers, memory is shared");
+	snprintf(msg, sizeof(msg), "%d rounds, bad %d", m.rounds, m.bad);
+	ok(m.bad == 0 && m.rounds >= 20, msg, pn,
+	   "map/protect/unmap from a third thread while contexts run");
+	printf("# %s: ctx_new %llu us, %llu us; map+protect+unmap from another "
+	       "thread %llu us per round (%d rounds)\n",
+	       pn, (unsigned long long)w[0].ns_new / 1000,
+	       (unsigned long long)w[1].ns_new / 1000,
+	       m.rounds ? (unsigned long long)(m.ns / 1000 / (uint64_t)m.rounds) : 0,
+	       m.rounds);
+
+	/* A new context after both released (slot/thread reuse) sees the
+	 * page the mapper thread left mapped. */
+	rc = e->ops->ctx_new(as, &ctx);
+	ok(rc == 0, NULL, pn, "ctx_new after other contexts were released");
+	if (!rc) {
+		init_regs(&r, CODE_VA);
+		r.rbx = SCRATCH_VA;
+		rc = e->ops->ctx_switch(ctx, &r, &st);
+		snprintf(msg, sizeof(msg), "rc %d reason %d signo %d addr %#llx",
+			 rc, st.reason, st.signo, (unsigned long long)st.addr);
+		/* incq on a read-only page: a write fault, not a missing
+		 * page, proves the mapping is there */
+		ok(rc == 0 && st.reason == STOP_FAULT && st.addr == SCRATCH_VA &&
+			   (st.access == 0 || st.access == PROT_WRITE),
+		   msg, pn, "mapping made by another thread is visible");
+		e->ops->ctx_release(ctx);
+	}
+
+	/* Two live contexts; releasing one leaves the other running. */
+	{
+		struct platform_ctx *c1, *c2;
+
+		rc = e->ops->ctx_new(as, &c1);
+		if (!rc) {
+			rc = e->ops->ctx_new(as, &c2);
+			if (rc)
+				e->ops->ctx_release(c1);
+		}
+		ok(rc == 0, NULL, pn, "two contexts on one thread");
+		if (!rc) {
+			e->ops->ctx_release(c1);
+			init_regs(&r, CODE_VA);
+			r.rbx = DATA_VA + 0x300;
+			rc = e->ops->ctx_switch(c2, &r, &st);
+			ok(rc == 0 && st.reason == STOP_SYSCALL, NULL, pn,
+			   "ctx_release of one context leaves the other alive");
+			e->ops->ctx_release(c2);
+		}
+	}
+	e->ops->as_release(as);
+}
+
+/* ---- FP state ---- */
+
+static uint32_t xsave_off(int comp)
+{
+	unsigned a, b, c, d;
+
+	__cpuid_count(0xd, (unsigned)comp, a, b, c, d);
+	return b;
+}
+
+static void test_fpstate(struct env *e)
+{
+	const char *pn = e->ops->name;
+	struct platform_as *as;
+	struct platform_ctx *ctx;
+	struct stop_info st;
+	cpu_regs_t r;
+	size_t size = e->ops->fpstate_size(e->p);
+	uint8_t *buf, *bad;
+	uint32_t mxcsr, ymm = xsave_off(2);
+	uint16_t fcw;
+	uint64_t bv, q[4];
+	char msg[128];
+	int rc;
+
+	if (!__builtin_cpu_supports("avx") || size < ymm + 256) {
+		printf("# %s: no AVX; FP state tests skipped\n", pn);
+		return;
+	}
+	load_code(e, wl_fp, wl_fp_end);
+	memset(e->mem + OFF_DATA, 0, 4096);
+	for (int i = 0; i < 4; i++)
+		((uint64_t *)(e->mem + OFF_DATA + 0x480))[i] =
+			0xc0c0c0c000000000ULL + (uint64_t)i;
+	buf = calloc(1, size);
+	bad = calloc(1, size);
+	if (!buf || !bad || new_as_ctx(e, &as, &ctx)) {
+		ok(0, NULL, pn, "fpstate: setup");
+		free(buf);
+		free(bad);
+		return;
+	}
+	rc = e->ops->ctx_get_fpstate(ctx, buf, size);
+	memcpy(&fcw, buf, 2);
+	memcpy(&mxcsr, buf + 24, 4);
+	memcpy(q, buf + 160, 16);
+	snprintf(msg, sizeof(msg), "rc %d fcw %#x mxcsr %#x size %zu", rc, fcw,
+		 mxcsr, size);
+	ok(rc == 0 && fcw == 0x37f && mxcsr == 0x1f80 && q[0] == 0 && q[1] == 0,
+	   msg, pn, "fresh context has the execve FP state");
+	printf("# %s: fpstate_size %zu\n", pn, size);
+	ok(e->ops->ctx_get_fpstate(ctx, buf, 100) == -EINVAL, NULL, pn,
+	   "get_fpstate with a short buffer is EINVAL");
+
+	/* xmm0 low half, ymm0 high half, MXCSR with FTZ */
+	q[0] = 0x1111111111111111ULL;
+	q[1] = 0x2222222222222222ULL;
+	memcpy(buf + 160, q, 16);
+	q[2] = 0x3333333333333333ULL;
+	q[3] = 0x4444444444444444ULL;
+	memcpy(buf + ymm, q + 2, 16);
+	memcpy(&bv, buf + 512, 8);
+	bv |= 7;
+	memcpy(buf + 512, &bv, 8);
+	mxcsr = 0x9f80;
+	memcpy(buf + 24, &mxcsr, 4);
+	rc = e->ops->ctx_set_fpstate(ctx, buf, size);
+	ok(rc == 0, NULL, pn, "set_fpstate accepts a valid image");
+
+	/* invalid images: nothing changes, EINVAL */
+	memcpy(bad, buf, size);
+	mxcsr = 0x9f80 | 0x80000000U;
+	memcpy(bad + 24, &mxcsr, 4);
+	ok(e->ops->ctx_set_fpstate(ctx, bad, size) == -EINVAL, NULL, pn,
+	   "reserved MXCSR bit rejected");
+	memcpy(bad, buf, size);
+	bv |= 1ULL << 62;
+	memcpy(bad + 512, &bv, 8);
+	ok(e->ops->ctx_set_fpstate(ctx, bad, size) == -EINVAL, NULL, pn,
+	   "unsupported xstate_bv feature rejected");
+	memcpy(bad, buf, size);
+	bv = 1ULL << 63;
+	memcpy(bad + 520, &bv, 8);
+	ok(e->ops->ctx_set_fpstate(ctx, bad, size) == -EINVAL, NULL, pn,
+	   "compacted format (xcomp_bv) rejected");
+	memcpy(bad, buf, size);
+	bad[540] = 1;
+	ok(e->ops->ctx_set_fpstate(ctx, bad, size) == -EINVAL, NULL, pn,
+	   "reserved header byte rejected");
+	ok(e->ops->ctx_set_fpstate(ctx, buf, 300) == -EINVAL &&
+		   e->ops->ctx_set_fpstate(ctx, buf, ymm) == -EINVAL,
+	   NULL, pn, "image shorter than its components rejected");
+
+	init_regs(&r, CODE_VA);
+	rc = e->ops->ctx_switch(ctx, &r, &st);
+	memcpy(q, e->mem + OFF_DATA + 0x400, 32);
+	memcpy(&mxcsr, e->mem + OFF_DATA + 0x440, 4);
+	snprintf(msg, sizeof(msg), "rc %d reason %d ymm0 %llx %llx %llx %llx mxcsr %#x",
+		 rc, st.reason, (unsigned long long)q[0], (unsigned long long)q[1],
+		 (unsigned long long)q[2], (unsigned long long)q[3], mxcsr);
+	ok(rc == 0 && st.reason == STOP_SYSCALL && q[0] == 0x1111111111111111ULL &&
+		   q[1] == 0x2222222222222222ULL &&
+		   q[2] == 0x3333333333333333ULL &&
+		   q[3] == 0x4444444444444444ULL && mxcsr == 0x9f80,
+	   msg, pn, "workload sees ymm0 and MXCSR set through set_fpstate");
+
+	rc = e->ops->ctx_get_fpstate(ctx, buf, size);
+	memcpy(q, buf + 160 + 16, 16);
+	memcpy(q + 2, buf + ymm + 16, 16);
+	snprintf(msg, sizeof(msg), "rc %d ymm1 %llx %llx %llx %llx", rc,
+		 (unsigned long long)q[0], (unsigned long long)q[1],
+		 (unsigned long long)q[2], (unsigned long long)q[3]);
+	ok(rc == 0 && q[0] == 0xc0c0c0c000000000ULL &&
+		   q[1] == 0xc0c0c0c000000001ULL &&
+		   q[2] == 0xc0c0c0c000000002ULL &&
+		   q[3] == 0xc0c0c0c000000003ULL,
+	   msg, pn, "get_fpstate sees ymm1 loaded by the workload");
+
+	/* round trip the image unchanged, with ymm1 edited */
+	q[0] = 0x5555;
+	memcpy(buf + 160 + 16, q, 8);
+	rc = e->ops->ctx_set_fpstate(ctx, buf, size);
+	if (!rc)
+		rc = e->ops->ctx_switch(ctx, &r, &st);
+	memcpy(q, e->mem + OFF_DATA + 0x500, 32);
+	ok(rc == 0 && st.reason == STOP_FAULT && st.signo == SIGTRAP &&
+		   q[0] == 0x5555 && q[1] == 0xc0c0c0c000000001ULL &&
+		   q[3] == 0xc0c0c0c000000003ULL,
+	   NULL, pn, "get/set round trip keeps the state, edits apply");
+	e->ops->ctx_release(ctx);
+	e->ops->as_release(as);
+	free(buf);
+	free(bad);
+}
+
 static void run_platform(const char *name, int iters)
 {
 	struct platform_config cfg = { 0 };
@@ -475,6 +828,8 @@ static void run_platform(const char *name, int iters)
 	test_interrupt(&e);
 	test_bench(&e, iters);
 	test_create_cost(&e);
+	test_threads(&e, iters < 20000 ? iters : 20000);
+	test_fpstate(&e);
 
 	ok(count_fds() == fds0, NULL, name, "no descriptor leaked");
 	ok(children(kids, 8) == 0, NULL, name, "no stub process left");

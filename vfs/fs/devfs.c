@@ -16,7 +16,7 @@
 
 #include "../vfs_impl.h"
 
-static ssize_t iov_total(const struct iovec *iov, int cnt)
+static ssize_t devfs_iov_len(const struct iovec *iov, int cnt)
 {
 	size_t total = 0;
 
@@ -34,7 +34,7 @@ static ssize_t null_read(struct file *f UNUSED, const struct iovec *iov UNUSED,
 static ssize_t null_write(struct file *f UNUSED, const struct iovec *iov,
 			  int cnt, int64_t *off UNUSED)
 {
-	return iov_total(iov, cnt);
+	return devfs_iov_len(iov, cnt);
 }
 
 static ssize_t zero_read(struct file *f UNUSED, const struct iovec *iov,
@@ -42,7 +42,7 @@ static ssize_t zero_read(struct file *f UNUSED, const struct iovec *iov,
 {
 	for (int i = 0; i < cnt; i++)
 		memset(iov[i].iov_base, 0, iov[i].iov_len);
-	return iov_total(iov, cnt);
+	return devfs_iov_len(iov, cnt);
 }
 
 static ssize_t full_write(struct file *f UNUSED, const struct iovec *iov UNUSED,
@@ -113,17 +113,31 @@ static const struct file_ops random_fops = {
 	.read = random_read, .write = null_write, .llseek = null_llseek,
 };
 
+/* The memory devices (drivers/char/mem.c), major 1. */
+static const struct {
+	const char *name;
+	unsigned int minor;
+	const struct file_ops *fops;
+} mem[] = {
+	{ "null", 3, &null_fops },   { "zero", 5, &zero_fops },
+	{ "full", 7, &full_fops },   { "random", 8, &random_fops },
+	{ "urandom", 9, &random_fops },
+};
+
+/* The driver of a character device number, for mknod(2) and device nodes
+ * in the image; NULL when the sandbox has none. */
+const struct file_ops *devfs_driver(dev_t rdev)
+{
+	if (major(rdev) != 1)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(mem); i++)
+		if (minor(rdev) == mem[i].minor)
+			return mem[i].fops;
+	return NULL;
+}
+
 int devfs_populate(struct dentry *root)
 {
-	static const struct {
-		const char *name;
-		unsigned int minor;
-		const struct file_ops *fops;
-	} mem[] = {
-		{ "null", 3, &null_fops },   { "zero", 5, &zero_fops },
-		{ "full", 7, &full_fops },   { "random", 8, &random_fops },
-		{ "urandom", 9, &random_fops },
-	};
 	static const char *const links[][2] = {
 		{ "stdin", "/proc/self/fd/0" },
 		{ "stdout", "/proc/self/fd/1" },

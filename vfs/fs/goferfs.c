@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 
 #include "cvisor/gofer_proto.h"
@@ -459,11 +460,67 @@ static int gofer_open(struct inode *ino, struct file *f)
 	return 0;
 }
 
+/* statfs(2) passes through to the host file system of the root. */
+static int gofer_statfs(struct inode *ino, struct statfs *sfs)
+{
+	struct gofer_client *c = client(ino);
+	int r;
+
+	pthread_mutex_lock(&c->lock);
+	r = gofer_rpc(c, GOFER_OP_STATFS, gi(ino)->handle, 0, NULL, 0, NULL);
+	if (r == 0 && c->in->rep.datalen < sizeof(*sfs))
+		r = -EIO;
+	if (r == 0)
+		memcpy(sfs, c->in->rep.data, sizeof(*sfs));
+	pthread_mutex_unlock(&c->lock);
+	if (r == 0 && ino->sb->readonly)
+		sfs->f_flags |= ST_RDONLY;
+	return r;
+}
+
 static const struct inode_ops gofer_iops = {
 	.lookup = gofer_lookup,
 	.readlink = gofer_readlink,
 	.open = gofer_open,
+	.statfs = gofer_statfs,
 };
+
+int goferfs_list(struct inode *dir, goferfs_entry_fn fn, void *arg)
+{
+	struct gofer_inode *g = gi(dir);
+	int r;
+
+	pthread_mutex_lock(&dir->lock);
+	r = gofer_list(dir);
+	for (size_t i = 0; r == 0 && i < g->nents; i++)
+		r = fn(arg, g->ents[i].name, g->ents[i].len, g->ents[i].ino,
+		       g->ents[i].type);
+	pthread_mutex_unlock(&dir->lock);
+	return r;
+}
+
+int goferfs_open_ro(struct inode *ino)
+{
+	struct gofer_client *c = client(ino);
+	struct gofer_inode *g = gi(ino);
+	int fd = -1, r = 0;
+
+	if (!S_ISREG(ino->mode))
+		return -ENXIO;
+	pthread_mutex_lock(&c->lock);
+	if (g->rofd < 0)
+		r = gofer_rpc(c, GOFER_OP_OPEN, g->handle, O_RDONLY, NULL, 0,
+			      &g->rofd);
+	if (r >= 0 && g->rofd < 0)
+		r = -EIO;
+	if (r >= 0) {
+		fd = fcntl(g->rofd, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			r = -errno;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r < 0 ? r : fd;
+}
 
 static void gofer_sb_destroy(struct super_block *sb)
 {

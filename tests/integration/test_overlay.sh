@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The default overlay root (runsc --overlay2=root:memory): the sandbox writes
+# under /, /etc and /usr, reads its writes back, and the host is unchanged.
+#   CVISOR=bin/cvisor tests/integration/test_overlay.sh      (or pass the path as $1)
+# Host fixtures live under /var/tmp (the sandbox's /tmp is a private tmpfs).
+set -u
+CVISOR=${1:-${CVISOR:-bin/cvisor}}
+case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
+PLATFORMS=${PLATFORMS:-"systrap ptrace"}
+T=${OVL_TIMEOUT:-60}
+BB=/bin/busybox
+
+n=0
+ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+diag() { sed 's/^/# /'; }
+
+FIX=$(mktemp -d /var/tmp/cvisor-ovl.XXXXXX)
+trap 'rm -rf "$FIX"' EXIT
+cv() { timeout -k 5 "$T" "$CVISOR" "$@" >"$FIX/out" 2>"$FIX/err" </dev/null; RC=$?; }
+
+# A snapshot of what the sandbox touches: names, sizes, mtimes, contents' hash.
+snap() {
+	{
+		ls -la --time-style=full-iso / /etc /usr 2>&1
+		md5sum /etc/passwd /etc/hostname "$FIX/hostfile" "$FIX/script.sh" 2>&1
+	} | grep -v ' \.\.\?$'
+}
+
+echo "1..$((7 * $(echo $PLATFORMS | wc -w)))"
+echo original >"$FIX/hostfile"
+echo "echo one" >"$FIX/script.sh"
+for P in $PLATFORMS; do
+	G=(--platform="$P")
+	snap >"$FIX/before"
+	# Shell builtins only (no fork): redirections create, append, truncate.
+	cv "${G[@]}" do -- $BB sh -c "echo new > /cvisor-ovl-root && echo e > /etc/cvisor-ovl-etc && \
+echo u > /usr/cvisor-ovl-usr && echo x >> /etc/passwd && echo y > $FIX/hostfile && \
+echo h > /etc/hostname"
+	[ $RC -eq 0 ]
+	ok $? "[$P] writes under /, /etc, /usr succeed inside the sandbox"
+	[ $RC -eq 0 ] || diag <"$FIX/err"
+
+	# Shell builtins only (no fork yet): '.' reads a file back.
+	cv "${G[@]}" do -- $BB sh -c "echo 'echo a' > /etc/cvisor-ovl-a; echo 'echo b' >> /etc/cvisor-ovl-a; . /etc/cvisor-ovl-a"
+	[ $RC -eq 0 ] && [ "$(cat "$FIX/out")" = "$(printf 'a\nb')" ]
+	ok $? "[$P] a file created under /etc reads back"
+
+	cv "${G[@]}" do -- $BB sh -c "echo 'echo two' >> $FIX/script.sh; . $FIX/script.sh"
+	[ $RC -eq 0 ] && [ "$(cat "$FIX/out")" = "$(printf 'one\ntwo')" ] &&
+		[ "$(cat "$FIX/script.sh")" = "echo one" ]
+	ok $? "[$P] appending to a host file is seen inside (copy-up keeps the data)"
+
+	cv "${G[@]}" do -- $BB rm /etc/hostname
+	[ $RC -eq 0 ] && [ -e /etc/hostname ]
+	ok $? "[$P] rm of a host file works inside, host keeps it"
+
+	cv "${G[@]}" do -- $BB mkdir -p /usr/cvisor-ovl-d/e
+	[ $RC -eq 0 ] && [ ! -e /usr/cvisor-ovl-d ]
+	ok $? "[$P] mkdir -p under /usr works, nothing on the host"
+
+	cv "${G[@]}" do -- $BB mv /etc/hostname /etc/cvisor-ovl-moved
+	[ $RC -eq 0 ] && [ -e /etc/hostname ] && [ ! -e /etc/cvisor-ovl-moved ]
+	ok $? "[$P] rename of a host file works inside, host unchanged"
+
+	snap >"$FIX/after"
+	cmp -s "$FIX/before" "$FIX/after" && [ "$(cat "$FIX/hostfile")" = original ]
+	ok $? "[$P] host /, /etc, /usr and files are unchanged"
+	cmp -s "$FIX/before" "$FIX/after" || diff "$FIX/before" "$FIX/after" | head -10 | diag
+done

@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pipes (fs/pipe.c, pipe(7)).
+ *
+ * A pipe is a ring of page-sized buffers, 16 by default (65536 bytes). A
+ * write first tops up the last buffer with the part of itself that is not
+ * a whole page, if that part fits (so writes of at most PIPE_BUF are never
+ * split); the rest goes into fresh pages, one per slot. Reads drain from
+ * the oldest buffer. O_DIRECT writes make packets: each write fills its own
+ * buffers and a read returns at most one packet, the rest of it discarded.
+ * F_SETPIPE_SZ resizes the ring (power-of-two pages, EBUSY below the data,
+ * EPERM above PIPE_MAX_SIZE: the sentry keeps that cap even for root).
+ *
+ * Blocking: one wait queue per pipe; readers wait for EPOLLIN, writers for
+ * EPOLLOUT, and every change wakes with the events that became true (each
+ * write wakes readers, as Linux does when the pipe is polled, so edge-
+ * triggered epoll sees every write). Interrupted waits return -ERESTARTSYS.
+ *
+ * Locks: pipe->lock (leaf except for waitq locks: waitq_add/remove may be
+ * called under it; wakes happen after it is dropped). References: each end's
+ * file holds the pipe (refs); the last release frees it. Epoll items on a
+ * pipe end are unhooked by epoll_release_file() from that end's release.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+
+#include "cvisor/signal.h"
+#include "cvisor/task.h"
+#include "cvisor/waitq.h"
+#include "../vfs_impl.h"
+
+#define PIPE_BUF_SIZE 4096	/* PIPE_BUF: atomic writes up to this */
+#define PIPEFS_DEV makedev(0, 15)
+
+#ifndef F_SETPIPE_SZ
+#define F_SETPIPE_SZ 1031
+#define F_GETPIPE_SZ 1032
+#endif
+
+struct pipe_buf {
+	char *page;
+	uint32_t off, len;
+	bool packet;	/* O_DIRECT write: one read takes it whole */
+};
+
+struct pipe {
+	pthread_mutex_t lock;
+	struct waitq wq;
+	struct pipe_buf *bufs;
+	unsigned int nslots;	/* ring size and usable slots (power of 2) */
+	unsigned int head, tail; /* free-running; slot = n & (nslots - 1) */
+	int readers, writers;	/* open ends */
+	int refs;		/* files */
+	/* FIFOs: the inode's slot for this pipe and the lock guarding it
+	 * (taken before pipe->lock); counters of opens of each end, for
+	 * the blocking open rule of fifo(7). */
+	struct pipe **slot;
+	pthread_mutex_t *slot_lock;
+	unsigned int r_counter, w_counter;
+	char *spare;		/* one freed page kept for the next write */
+	/* fstat */
+	uint64_t ino;
+	uid_t uid;
+	gid_t gid;
+	struct timespec atime, mtime, ctime;
+};
+
+/* pipefs inode numbers: unique per sentry (one sandbox per process). */
+static _Atomic uint64_t pipe_next_ino = 1;
+
+static inline unsigned int occupancy(const struct pipe *p)
+{
+	return p->head - p->tail;
+}
+
+static inline struct pipe_buf *slot(struct pipe *p, unsigned int n)
+{
+	return &p->bufs[n & (p->nslots - 1)];
+}
+
+static char *page_get(struct pipe *p)
+{
+	char *pg = p->spare;
+
+	if (pg) {
+		p->spare = NULL;
+		return pg;
+	}
+	return malloc(PAGE_SIZE);
+}
+
+static void page_put(struct pipe *p, char *pg)
+{
+	if (!p->spare)
+		p->spare = pg;
+	else
+		free(pg);
+}
+
+static size_t bytes_queued(struct pipe *p)
+{
+	size_t n = 0;
+
+	for (unsigned int i = p->tail; i != p->head; i++)
+		n += slot(p, i)->len;
+	return n;
+}
+
+static void pipe_free(struct pipe *p)
+{
+	for (unsigned int i = p->tail; i != p->head; i++)
+		free(slot(p, i)->page);
+	free(p->spare);
+	free(p->bufs);
+	waitq_destroy(&p->wq);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+static void send_sigpipe(struct task *t)
+{
+	siginfo_t info;
+
+	if (!t)
+		return;
+	/* send_sig(SIGPIPE, current, 0): SI_USER from the writer itself. */
+	memset(&info, 0, sizeof(info));
+	info.si_signo = SIGPIPE;
+	info.si_code = SI_USER;
+	info.si_pid = t->tgid;
+	info.si_uid = t->cred.ruid;
+	signal_send_task(t, &info);
+}
+
+static ssize_t pipe_read(struct file *f, const struct iovec *iov, int cnt,
+			 int64_t *off)
+{
+	struct pipe *p = f->priv;
+	struct task *t = ipc_current();
+	size_t total = iov_total(iov, cnt), done = 0;
+	struct waiter w;
+	bool waiting = false, woke_writers = false;
+	ssize_t ret;
+
+	(void)off;
+	if (!total)
+		return 0;
+	waiter_init(&w, t, EPOLLIN | EPOLLHUP);
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (occupancy(p) && done < total) {
+			struct pipe_buf *b = slot(p, p->tail);
+			size_t n = MIN((size_t)b->len, total - done);
+
+			iov_copy_out(iov, cnt, done, b->page + b->off, n);
+			done += n;
+			b->off += (uint32_t)n;
+			b->len -= (uint32_t)n;
+			if (b->packet) {
+				b->len = 0;
+				total = done; /* one packet per read */
+			}
+			if (!b->len) {
+				page_put(p, b->page);
+				b->page = NULL;
+				p->tail++;
+				woke_writers = true;
+			}
+		}
+		if (done) {
+			ret = (ssize_t)done;
+			break;
+		}
+		if (!p->writers) {
+			ret = 0;
+			break;
+		}
+		if (f->flags & O_NONBLOCK) {
+			ret = -EAGAIN;
+			break;
+		}
+		if (!waiting) {
+			waitq_add(&p->wq, &w);
+			waiting = true;
+			continue;	/* recheck with the waiter queued */
+		}
+		pthread_mutex_unlock(&p->lock);
+		ret = ipc_block_simple(t);
+		pthread_mutex_lock(&p->lock);
+		if (ret < 0)
+			break;
+	}
+	if (done)
+		vfs_now(&p->atime);
+	pthread_mutex_unlock(&p->lock);
+	if (waiting)
+		waitq_remove(&p->wq, &w);
+	if (woke_writers)
+		waitq_wake(&p->wq, EPOLLOUT | EPOLLWRNORM);
+	return ret;
+}
+
+static ssize_t pipe_write(struct file *f, const struct iovec *iov, int cnt,
+			  int64_t *off)
+{
+	struct pipe *p = f->priv;
+	struct task *t = ipc_current();
+	size_t total = iov_total(iov, cnt), done = 0;
+	size_t chars = total & (PAGE_SIZE - 1);
+	bool packet = f->flags & O_DIRECT;
+	bool waiting = false, wrote = false, sigpipe = false;
+	struct waiter w;
+	ssize_t ret = 0;
+
+	(void)off;
+	if (!total)
+		return 0;
+	waiter_init(&w, t, EPOLLOUT | EPOLLERR);
+	pthread_mutex_lock(&p->lock);
+	if (!p->readers) {
+		sigpipe = true;
+		ret = -EPIPE;
+		goto out;
+	}
+	/* Top up the last buffer with the sub-page part, if it fits. */
+	if (chars && occupancy(p)) {
+		struct pipe_buf *b = slot(p, p->head - 1);
+
+		if (!b->packet && b->off + b->len + chars <= PAGE_SIZE) {
+			iov_copy_in(b->page + b->off + b->len, iov, cnt, 0,
+				    chars);
+			b->len += (uint32_t)chars;
+			done = chars;
+			wrote = true;
+		}
+	}
+	while (done < total) {
+		if (!p->readers) {
+			sigpipe = true;
+			if (!done)
+				ret = -EPIPE;
+			break;
+		}
+		if (occupancy(p) < p->nslots) {
+			struct pipe_buf *b = slot(p, p->head);
+			size_t n = MIN((size_t)PAGE_SIZE, total - done);
+			char *pg = page_get(p);
+
+			if (!pg) {
+				if (!done)
+					ret = -ENOMEM;
+				break;
+			}
+			iov_copy_in(pg, iov, cnt, done, n);
+			b->page = pg;
+			b->off = 0;
+			b->len = (uint32_t)n;
+			b->packet = packet;
+			p->head++;
+			done += n;
+			wrote = true;
+			continue;
+		}
+		if (f->flags & O_NONBLOCK) {
+			if (!done)
+				ret = -EAGAIN;
+			break;
+		}
+		if (!waiting) {
+			waitq_add(&p->wq, &w);
+			waiting = true;
+			continue;
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (wrote) /* let readers drain while we wait */
+			waitq_wake(&p->wq, EPOLLIN | EPOLLRDNORM);
+		ret = ipc_block_simple(t);
+		pthread_mutex_lock(&p->lock);
+		if (ret < 0) {
+			if (done)
+				ret = 0;
+			break;
+		}
+	}
+	if (done) {
+		ret = (ssize_t)done;
+		vfs_now(&p->mtime);
+		p->ctime = p->mtime;
+	}
+out:
+	pthread_mutex_unlock(&p->lock);
+	if (waiting)
+		waitq_remove(&p->wq, &w);
+	if (wrote)
+		waitq_wake(&p->wq, EPOLLIN | EPOLLRDNORM);
+	if (sigpipe)
+		send_sigpipe(t);
+	return ret;
+}
+
+static uint32_t pipe_poll(struct file *f, struct poll_table *pt)
+{
+	struct pipe *p = f->priv;
+	uint32_t mask = 0;
+
+	poll_wait(f, &p->wq, pt);
+	pthread_mutex_lock(&p->lock);
+	if (f->fmode & FMODE_READ) {
+		if (occupancy(p))
+			mask |= EPOLLIN | EPOLLRDNORM;
+		if (!p->writers)
+			mask |= EPOLLHUP;
+	}
+	if (f->fmode & FMODE_WRITE) {
+		if (occupancy(p) < p->nslots)
+			mask |= EPOLLOUT | EPOLLWRNORM;
+		if (!p->readers)
+			mask |= EPOLLERR;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return mask;
+}
+
+static long pipe_ioctl(struct file *f, unsigned int cmd, void *arg)
+{
+	struct pipe *p = f->priv;
+	int v;
+
+	switch (cmd) {
+	case FIONREAD:
+		pthread_mutex_lock(&p->lock);
+		v = (int)MIN(bytes_queued(p), (size_t)INT_MAX);
+		pthread_mutex_unlock(&p->lock);
+		memcpy(arg, &v, sizeof(v));
+		return 0;
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* round_pipe_size(): pages, rounded up to a power of two; 0 if too big. */
+static uint64_t round_pipe_size(uint64_t size)
+{
+	uint64_t r = PAGE_SIZE;
+
+	if (size > (1ULL << 31))
+		return 0;
+	while (r < size)
+		r <<= 1;
+	return r;
+}
+
+/* pipe_set_size() + pipe_resize_ring(). Lock held. */
+static long pipe_set_size(struct pipe *p, uint64_t arg)
+{
+	uint64_t size = round_pipe_size(arg);
+	unsigned int nslots = (unsigned int)(size >> PAGE_SHIFT);
+	struct pipe_buf *nb;
+	unsigned int n = occupancy(p);
+
+	if (!nslots)
+		return -EINVAL;
+	if (nslots > p->nslots && size > PIPE_MAX_SIZE)
+		return -EPERM;
+	if (nslots < n)
+		return -EBUSY;
+	nb = calloc(nslots, sizeof(*nb));
+	if (!nb)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++)
+		nb[i] = *slot(p, p->tail + i);
+	free(p->bufs);
+	p->bufs = nb;
+	p->nslots = nslots;
+	p->tail = 0;
+	p->head = n;
+	return (long)(nslots * PAGE_SIZE);
+}
+
+static long pipe_fcntl(struct file *f, unsigned int cmd, uint64_t arg)
+{
+	struct pipe *p = f->priv;
+	long r;
+
+	switch (cmd) {
+	case F_GETPIPE_SZ:
+		pthread_mutex_lock(&p->lock);
+		r = (long)(p->nslots * PAGE_SIZE);
+		pthread_mutex_unlock(&p->lock);
+		return r;
+	case F_SETPIPE_SZ:
+		pthread_mutex_lock(&p->lock);
+		/* The argument is an unsigned int (pipe_fcntl()). */
+		r = pipe_set_size(p, (uint32_t)arg);
+		pthread_mutex_unlock(&p->lock);
+		if (r > 0)
+			waitq_wake(&p->wq, EPOLLOUT | EPOLLWRNORM);
+		return r;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int pipe_fstat(struct file *f, struct stat *st)
+{
+	struct pipe *p = f->priv;
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&p->lock);
+	st->st_dev = PIPEFS_DEV;
+	st->st_ino = p->ino;
+	st->st_mode = S_IFIFO | S_IRUSR | S_IWUSR;
+	st->st_nlink = 1;
+	st->st_uid = p->uid;
+	st->st_gid = p->gid;
+	st->st_blksize = PIPE_BUF_SIZE;
+	st->st_atim = p->atime;
+	st->st_mtim = p->mtime;
+	st->st_ctim = p->ctime;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+static int64_t pipe_llseek(struct file *f, int64_t off, int whence)
+{
+	(void)f;
+	(void)off;
+	(void)whence;
+	return -ESPIPE;
+}
+
+static void pipe_release(struct file *f)
+{
+	struct pipe *p = f->priv;
+	pthread_mutex_t *slot_lock = p->slot_lock;
+	bool last;
+
+	epoll_release_file(f, &p->wq);
+	if (slot_lock)
+		pthread_mutex_lock(slot_lock);
+	pthread_mutex_lock(&p->lock);
+	if (f->fmode & FMODE_READ)
+		p->readers--;
+	if (f->fmode & FMODE_WRITE)
+		p->writers--;
+	last = --p->refs == 0;
+	if (last && p->slot)
+		*p->slot = NULL;	/* the next open makes a new pipe */
+	pthread_mutex_unlock(&p->lock);
+	if (slot_lock)
+		pthread_mutex_unlock(slot_lock);
+	if (last) {
+		pipe_free(p);
+		return;
+	}
+	/* pipe_release(): the other end sees HUP (no writers) or ERR (no
+	 * readers); blocked readers see EOF, writers EPIPE. */
+	waitq_wake(&p->wq, EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLWRNORM |
+				   EPOLLERR | EPOLLHUP);
+}
+
+static const struct file_ops pipe_fops = {
+	.read = pipe_read,
+	.write = pipe_write,
+	.llseek = pipe_llseek,
+	.ioctl = pipe_ioctl,
+	.fstat = pipe_fstat,
+	.release = pipe_release,
+	.poll = pipe_poll,
+	.fcntl = pipe_fcntl,
+};
+
+static int pipe_new(struct task *t, struct pipe **out)
+{
+	struct pipe *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->bufs = calloc(PIPE_DEF_BUFFERS, sizeof(*p->bufs));
+	if (!p->bufs) {
+		free(p);
+		return -ENOMEM;
+	}
+	p->nslots = PIPE_DEF_BUFFERS;
+	pthread_mutex_init(&p->lock, NULL);
+	waitq_init(&p->wq);
+	p->ino = atomic_fetch_add(&pipe_next_ino, 1);
+	if (t) {
+		p->uid = t->cred.fsuid;
+		p->gid = t->cred.fsgid;
+	}
+	vfs_now(&p->ctime);
+	p->atime = p->mtime = p->ctime;
+	*out = p;
+	return 0;
+}
+
+static int pipe_file(struct pipe *p, unsigned int fmode, unsigned int flags,
+		     struct file **out)
+{
+	struct file *f;
+	int r = vfs_file_alloc(&f);
+
+	if (r < 0)
+		return r;
+	f->ops = &pipe_fops;
+	f->priv = p;
+	f->fmode = fmode | FMODE_STREAM;
+	f->flags = (fmode & FMODE_WRITE ? O_WRONLY : O_RDONLY) |
+		   (flags & (O_NONBLOCK | O_DIRECT));
+	pthread_mutex_lock(&p->lock);
+	p->refs++;
+	if (fmode & FMODE_READ)
+		p->readers++;
+	if (fmode & FMODE_WRITE)
+		p->writers++;
+	pthread_mutex_unlock(&p->lock);
+	*out = f;
+	return 0;
+}
+
+int pipe_create(struct task *t, unsigned int flags, struct file **rd,
+		struct file **wr)
+{
+	struct pipe *p;
+	int r = pipe_new(t, &p);
+
+	if (r < 0)
+		return r;
+	r = pipe_file(p, FMODE_READ, flags, rd);
+	if (r < 0) {
+		pipe_free(p);
+		return r;
+	}
+	r = pipe_file(p, FMODE_WRITE, flags, wr);
+	if (r < 0) {
+		vfs_file_put(*rd);
+		return r;
+	}
+	return 0;
+}
+
+static const struct file_ops fifo_undone_fops = { 0 };
+
+/* Wait (p->lock held) until *counter moves from seen: fifo_open()'s
+ * wait_for_partner(). 0 or -ERESTARTSYS. */
+static int wait_for_partner(struct pipe *p, unsigned int *counter)
+{
+	unsigned int seen = *counter;
+	struct task *t = ipc_current();
+	struct waiter w;
+	int r = 0;
+
+	waiter_init(&w, t, ~0ULL);
+	waitq_add(&p->wq, &w);
+	while (*counter == seen) {
+		pthread_mutex_unlock(&p->lock);
+		r = ipc_block_simple(t);
+		pthread_mutex_lock(&p->lock);
+		if (r < 0)
+			break;
+	}
+	pthread_mutex_unlock(&p->lock);
+	waitq_remove(&p->wq, &w);
+	pthread_mutex_lock(&p->lock);
+	return r;
+}
+
+/*
+ * Open a FIFO (fs/pipe.c fifo_open()): f is a file being opened on a FIFO
+ * inode (f->fmode holds the access mode, f->flags the open flags). The
+ * file system keeps one `struct pipe *` per FIFO inode, NULL at first,
+ * guarded by slot_lock (the inode's lock: not held by the caller), and
+ * calls this from its open op. Opening for read blocks until a writer
+ * opens and vice versa, unless O_NONBLOCK (then a write-only open with no
+ * reader is ENXIO) or O_RDWR.
+ */
+int pipe_fifo_open(struct pipe **slot, pthread_mutex_t *slot_lock,
+		   struct file *f)
+{
+	struct pipe *p;
+	bool nonblock = f->flags & O_NONBLOCK;
+	unsigned int fmode = f->fmode & (FMODE_READ | FMODE_WRITE);
+	int r = 0;
+
+	pthread_mutex_lock(slot_lock);
+	p = *slot;
+	if (!p) {
+		r = pipe_new(ipc_current(), &p);
+		if (r < 0) {
+			pthread_mutex_unlock(slot_lock);
+			return r;
+		}
+		p->slot = slot;
+		p->slot_lock = slot_lock;
+		*slot = p;
+	}
+	pthread_mutex_lock(&p->lock);
+	if (fmode == FMODE_WRITE && nonblock && !p->readers) {
+		if (!p->refs) {
+			*slot = NULL;
+			pthread_mutex_unlock(&p->lock);
+			pthread_mutex_unlock(slot_lock);
+			pipe_free(p);
+			return -ENXIO;
+		}
+		r = -ENXIO;
+		goto out_unlock;
+	}
+	p->refs++;
+	if (fmode & FMODE_READ) {
+		p->readers++;
+		p->r_counter++;
+	}
+	if (fmode & FMODE_WRITE) {
+		p->writers++;
+		p->w_counter++;
+	}
+	pthread_mutex_unlock(slot_lock);
+	f->ops = &pipe_fops;
+	f->priv = p;
+	f->fmode = (f->fmode & ~FMODE_PREAD) | FMODE_STREAM;
+	waitq_wake(&p->wq, EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLWRNORM);
+	if (fmode == FMODE_READ && !p->writers && !nonblock)
+		r = wait_for_partner(p, &p->w_counter);
+	else if (fmode == FMODE_WRITE && !p->readers)
+		r = wait_for_partner(p, &p->r_counter);
+	pthread_mutex_unlock(&p->lock);
+	if (r < 0) {
+		/* Undo as a release would; the caller must not call
+		 * release again (its f->ops is reset). */
+		pipe_release(f);
+		f->ops = &fifo_undone_fops;
+		f->priv = NULL;
+	}
+	return r;
+out_unlock:
+	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(slot_lock);
+	return r;
+}
