@@ -21,7 +21,10 @@ cv() { timeout -k 5 "$T" "$CVISOR" "$@" >"$FIX/out" 2>"$FIX/err" </dev/null; RC=
 # A snapshot of what the sandbox touches: names, sizes, mtimes, contents' hash.
 snap() {
 	{
-		ls -la --time-style=full-iso / /etc /usr 2>&1
+		# Names only for / (the host's /proc, /dev, /tmp change by
+		# themselves); full details for the directories the test writes.
+		ls -1a / 2>&1
+		ls -la --time-style=full-iso /etc /usr 2>&1
 		md5sum /etc/passwd /etc/hostname "$FIX/hostfile" "$FIX/script.sh" 2>&1
 	} | grep -v ' \.\.\?$'
 }
