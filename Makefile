@@ -150,7 +150,7 @@ $(BUILD)/fuzz/fuzz_elf: tests/fuzz/fuzz_elf.c tests/unit/fake_platform.h $(FUZZ_
 
 $(BUILD)/fuzz/fuzz_gofer: tests/fuzz/fuzz_gofer.c gofer/gofer_impl.h $(FUZZ_GOFER_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(FUZZ_GOFER_OBJS) $(LDFLAGS_ALL)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(FUZZ_GOFER_OBJS) $(LDFLAGS_ALL) -luring
 
 $(BUILD)/seeds/.stamp: tests/fuzz/seeds.sh tests/fuzz/gen_seeds.c include/cvisor/gofer_proto.h
 	rm -rf $(BUILD)/seeds

@@ -32,7 +32,20 @@ size_t gofer_server_handle(struct gofer_server *s, const void *req, size_t len,
 void gofer_server_reset(struct gofer_server *s);
 void gofer_server_free(struct gofer_server *s);
 
+/* Serve s on sock until the peer hangs up; frees s and closes sock. */
+int gofer_server_serve(struct gofer_server *s, int sock);
+
+/* Batch READDIR_PLUS stats through io_uring (IORING_OP_STATX) instead of
+ * a statx() loop. The ring is created disabled, restricted to
+ * IORING_OP_STATX with no register ops, then enabled: call it before
+ * gofer_filter_install(), which refuses io_uring_setup/register. Holds
+ * one more fd (the ring). Returns 0 or -errno (then the loop is used). */
+int gofer_server_enable_uring(struct gofer_server *s);
+
 /* Install the gofer's seccomp allowlist (the last step before serving). */
 int gofer_filter_install(bool readonly);
+
+/* The pid-namespace reaper's filter: wait4 and exit only. */
+int gofer_reaper_filter_install(void);
 
 #endif

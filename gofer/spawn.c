@@ -3,13 +3,16 @@
  * Starting the gofer: fork, confine, serve.
  *
  * The child builds its own view of the world the way bubblewrap does:
- * private mount namespace (plus ipc/uts/net when permitted), the root
- * directory bind-mounted (recursively read-only when asked) and made the
- * process root with pivot_root(".", "."), the old root detached. It keeps
- * exactly three fds (the socket, the root, /proc/self/fd of the host proc
- * opened before the pivot so handles can be reopened), drops capabilities
- * to what reading an image needs, installs its seccomp filter last, then
- * serves until the sentry hangs up.
+ * private mount, pid, ipc, uts and net namespaces (all but mount optional:
+ * nested containers may refuse them), with one more fork so the server is
+ * pid 1 of its pid namespace while its parent waits as a confined reaper;
+ * the root directory cloned onto a mount of its own (recursively read-only
+ * when asked) and made the process root with pivot_root(".", "."), the old
+ * root detached. The server keeps exactly three fds (the socket, the root,
+ * /proc/self/fd of the host proc opened before the pivot so handles can be
+ * reopened) plus its io_uring (restricted to STATX), drops capabilities to
+ * what brokering needs, sets no_new_privs, installs its seccomp filter
+ * last, then serves until the sentry hangs up.
  *
  * No locks, no shared state: the parent must be single threaded.
  */
@@ -48,30 +51,39 @@ static int make_readonly(const char *path)
 	return 0;
 }
 
-/* Keep only the capabilities needed to read any file of the image. */
-static int drop_caps(void)
+/*
+ * Keep only what brokering files of any owner needs, as root without
+ * CAP_SYS_ADMIN: CAP_DAC_READ_SEARCH (read and search any file or
+ * directory), plus CAP_DAC_OVERRIDE on a writable root (open for writing
+ * files of any owner). Nothing inheritable or ambient; the bounding set is
+ * emptied (it only matters across execve, which seccomp refuses anyway)
+ * and no_new_privs is set.
+ */
+static int drop_caps(bool readonly)
 {
-	static const cap_value_t keep[] = { CAP_DAC_OVERRIDE,
-					    CAP_DAC_READ_SEARCH };
-	cap_t caps = cap_init();
+	static const cap_value_t keep[] = { CAP_DAC_READ_SEARCH,
+					    CAP_DAC_OVERRIDE };
+	int nkeep = readonly ? 1 : 2;
+	cap_t caps;
 	int r = 0;
 
+	/* PR_CAPBSET_DROP needs CAP_SETPCAP: before cap_set_proc(). */
+	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++)
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return -errno;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    errno != EINVAL)
+		return -errno;
+	caps = cap_init(); /* all three sets empty */
 	if (!caps)
 		return -errno;
-	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
-		bool k = c == keep[0] || c == keep[1];
-
-		if (!k && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
-		    errno != EINVAL)
-			r = -errno;
-	}
-	if (cap_set_flag(caps, CAP_EFFECTIVE, ARRAY_SIZE(keep), keep,
-			 CAP_SET) < 0 ||
-	    cap_set_flag(caps, CAP_PERMITTED, ARRAY_SIZE(keep), keep,
-			 CAP_SET) < 0 ||
+	if (cap_set_flag(caps, CAP_EFFECTIVE, nkeep, keep, CAP_SET) < 0 ||
+	    cap_set_flag(caps, CAP_PERMITTED, nkeep, keep, CAP_SET) < 0 ||
 	    cap_set_proc(caps) < 0)
 		r = -errno;
 	cap_free(caps);
+	if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		r = -errno;
 	return r;
 }
 
@@ -150,7 +162,9 @@ static int child_setup(const char *root, bool readonly, int sock,
 		return -errno;
 	if (unshare(CLONE_NEWNS) < 0)
 		return -errno;
-	/* Optional isolation: fine to fail (nested containers). */
+	/* Optional isolation: fine to fail (nested containers). No
+	 * CLONE_NEWUSER: the gofer needs real root's DAC capabilities on the
+	 * host files of the image, which a user namespace would not give. */
 	(void)unshare(CLONE_NEWIPC);
 	(void)unshare(CLONE_NEWUTS);
 	(void)unshare(CLONE_NEWNET);
@@ -181,7 +195,76 @@ static int child_setup(const char *root, bool readonly, int sock,
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	return drop_caps();
+	return drop_caps(readonly);
+}
+
+static __attribute__((noreturn)) void child_fail(int syncfd, int32_t status)
+{
+	if (write(syncfd, &status, sizeof(status)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/*
+ * The pid namespace's reaper: the gofer's parent, outside the namespace,
+ * holding no fd, under a filter that allows waiting and exiting only.
+ * Exits with the gofer's status; dies with the sentry (PDEATHSIG), and the
+ * gofer dies with it (its own PDEATHSIG, delivered although it is pid 1:
+ * the signal comes from an ancestor namespace).
+ */
+static __attribute__((noreturn)) void reaper(pid_t server)
+{
+	int status;
+
+	syscall(SYS_close_range, 0, ~0U, 0);
+	if (gofer_reaper_filter_install() < 0) {
+		kill(server, SIGKILL);
+		_exit(126);
+	}
+	while (waitpid(server, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(1);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+/* The forked child: own pid namespace (when permitted) with the server as
+ * its pid 1 — it cannot see or signal any host process, and when it exits
+ * the kernel kills anything left in it — then setup, ring, filter, serve. */
+static __attribute__((noreturn)) void gofer_child(const char *root,
+						  bool readonly, int sock,
+						  int syncfd)
+{
+	const char *uring = getenv("CVISOR_GOFER_URING");
+	struct gofer_server *s;
+	int rootfd = -1, procfd = -1;
+	int r;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		child_fail(syncfd, -errno);
+	if (unshare(CLONE_NEWPID) == 0) {
+		pid_t server = fork();
+
+		if (server < 0)
+			child_fail(syncfd, -errno);
+		if (server > 0)
+			reaper(server);
+	}
+	r = child_setup(root, readonly, sock, &rootfd, &procfd);
+	/* close_others() closed syncfd on success: report failure only; on
+	 * success the pipe's EOF is the "ready". */
+	if (r < 0)
+		child_fail(syncfd, r);
+	r = gofer_server_new(rootfd, procfd, readonly, &s);
+	if (r < 0)
+		_exit(1);
+	/* io_uring for READDIR_PLUS stats unless CVISOR_GOFER_URING=0 (to
+	 * measure the plain loop); the loop is the fallback anyway. */
+	if (!uring || strcmp(uring, "0"))
+		(void)gofer_server_enable_uring(s);
+	if (gofer_filter_install(readonly) < 0)
+		_exit(126);
+	r = gofer_server_serve(s, sock);
+	_exit(r < 0 ? 1 : 0);
 }
 
 int gofer_spawn(const char *root, bool readonly, int *sock, pid_t *pid)
@@ -211,25 +294,9 @@ int gofer_spawn(const char *root, bool readonly, int *sock, pid_t *pid)
 		return r;
 	}
 	if (child == 0) {
-		int rootfd = -1, procfd = -1;
-		int r;
-
 		close(sv[0]);
 		close(sync[0]);
-		r = child_setup(root, readonly, sv[1], &rootfd, &procfd);
-		/* close_others() closed sync[1] on success: report failure
-		 * only; on success the pipe's EOF is the "ready". */
-		if (r < 0) {
-			status = r;
-			if (write(sync[1], &status, sizeof(status)) < 0)
-				_exit(127);
-			_exit(127);
-		}
-		r = gofer_filter_install(readonly);
-		if (r < 0)
-			_exit(126);
-		r = gofer_serve_fds(sv[1], rootfd, procfd, readonly);
-		_exit(r < 0 ? 1 : 0);
+		gofer_child(root, readonly, sv[1], sync[1]);
 	}
 	close(sv[1]);
 	close(sync[1]);

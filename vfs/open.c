@@ -146,6 +146,18 @@ unlock:
 	if (r < 0)
 		return r;
 
+	/* A FIFO open waits for the other end (fifo_open()), so it runs
+	 * without vfs->lock, which that other end needs for its walk. */
+	if (f->fmode & FMODE_FIFO_OPEN) {
+		/* (Set only by a file system's open of a named FIFO; not by,
+		 * e.g., a /proc/<pid>/fd link to a pipe, bound by its open.) */
+		r = vfs_fifo_open(f->inode, f);
+		if (r < 0) {
+			vfs_file_put(f);
+			return r;
+		}
+	}
+
 	if ((flags & O_TRUNC) && !created && !(flags & O_PATH) &&
 	    S_ISREG(f->inode->mode) && f->inode->iops->truncate) {
 		r = f->inode->iops->truncate(f->inode, 0);

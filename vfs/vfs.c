@@ -502,6 +502,22 @@ int vfs_new(const struct vfs_config *cfg, struct vfs **out)
 		r = devfs_populate(root);
 	if (r == 0)
 		r = mount_fs(vfs, "dev", sb, root);
+	if (r == 0)	/* /dev/pts (vfs/fs/devpts.c) */
+		r = devpts_mount(vfs, root);
+	if (r < 0)
+		goto fail;
+
+	/* procfs: /proc shows only the sandbox's tasks (vfs/fs/procfs.c). */
+	r = procfs_new(vfs, &sb, &root);
+	if (r == 0)
+		r = mount_fs(vfs, "proc", sb, root);
+	if (r < 0)
+		goto fail;
+
+	/* sysfs: CPU topology and a cgroup view, read-only. */
+	r = sysfs_new(vfs, &sb, &root);
+	if (r == 0)
+		r = mount_fs(vfs, "sys", sb, root);
 	if (r < 0)
 		goto fail;
 

@@ -78,8 +78,10 @@ struct poll_table;
 #define FMODE_PATH 0x4	 /* O_PATH: no I/O */
 #define FMODE_STREAM 0x8 /* the file keeps its own position (host fds) */
 #define FMODE_PREAD 0x10 /* pread/pwrite allowed (else ESPIPE) */
+#define FMODE_FIFO_OPEN 0x20 /* a FIFO whose pipe vfs_open() must still open */
 
-enum fs_kind { FS_GOFER, FS_TMPFS, FS_DEVFS, FS_HOST, FS_OVERLAY };
+enum fs_kind { FS_GOFER, FS_TMPFS, FS_DEVFS, FS_HOST, FS_OVERLAY, FS_PROC,
+	       FS_SYSFS };
 
 /* statfs(2) f_type values (include/uapi/linux/magic.h). */
 #define VFS_TMPFS_MAGIC 0x01021994
@@ -163,6 +165,10 @@ struct inode {
 	_Atomic long refs;
 	/* Byte-range and flock locks (vfs/locks.c), inode->lock. */
 	struct list_head locks;
+	/* A FIFO's pipe while it is open (Linux's i_pipe): made by the
+	 * first open, cleared by the last release (vfs/fs/pipe.c),
+	 * inode->lock. */
+	struct pipe *fifo;
 };
 
 struct dentry {
@@ -490,9 +496,10 @@ typedef int (*goferfs_entry_fn)(void *arg, const char *name, size_t len,
 				uint64_t ino, unsigned int type);
 int goferfs_list(struct inode *dir, goferfs_entry_fn fn, void *arg);
 int goferfs_open_ro(struct inode *ino);	/* a read-only host fd or -errno */
-/* Opening a fifo: the pipe implementation (vfs/fs/pipe.c) defines this;
- * until it does, opening a fifo is ENXIO. */
-int vfs_fifo_open(struct inode *ino, struct file *f) __attribute__((weak));
+/* Opening a FIFO (vfs/fs/pipe.c) on the pipe of inode->fifo. It may block
+ * until the other end opens, so a file system's open op only marks a FIFO
+ * file FMODE_FIFO_OPEN and vfs_open() calls this after dropping vfs->lock. */
+int vfs_fifo_open(struct inode *ino, struct file *f);
 
 
 /* ---- IPC: readiness, pipes and anonymous files ----
@@ -621,5 +628,107 @@ int epoll_ctl_file(struct file *epf, int op, int fd, struct file *tf,
  * < 0 = forever. Returns the count, 0 on timeout, -EINTR. */
 int epoll_wait_file(struct task *t, struct file *f, struct cv_epoll_event *out,
 		    int maxevents, int64_t deadline_ns);
+
+/* ---- procfs and sysfs (vfs/fs/procfs.c, proc_pid.c, sysfs.c) ----
+ * Synthetic file systems described by tables of pfs_entry: a file's text
+ * is made by show() when it is opened (a snapshot, like a seq_file read
+ * from offset 0) and written through store(); symlinks answer link();
+ * directories list their table and, when dynamic, lookup()/iterate() add
+ * children (PIDs, TIDs, fds). Inodes are made afresh by each lookup and
+ * carry a struct pfs_node naming what they show (entry + pid/tid/fd), so a
+ * node never points at a task: everything is looked up again when used.
+ * Dentries of dynamic children are pruned (pfs_prune) so that stale PIDs
+ * and fds do not stay in the dentry cache; see the comment in procfs.c.
+ */
+struct pfs_entry;
+
+struct pfs_buf {
+	char *s;
+	size_t len, cap;
+	int err;	/* -ENOMEM once an append failed */
+};
+void pfs_printf(struct pfs_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void pfs_put(struct pfs_buf *b, const void *p, size_t len);
+
+struct pfs_node {
+	const struct pfs_entry *e;
+	int pid, tid, fd;	/* 0 / -1 when not part of the name */
+	mode_t mode;		/* 0: e->mode */
+	uid_t uid;
+	gid_t gid;
+};
+
+struct pfs_entry {
+	const char *name;	/* NULL ends a table */
+	mode_t mode;		/* S_IFREG/S_IFDIR/S_IFLNK | permissions */
+	int (*show)(const struct pfs_node *n, struct pfs_buf *b);
+	/* One write(2) call; returns 0 or -errno. */
+	int (*store)(const struct pfs_node *n, const char *buf, size_t len);
+	/* Symlink text (not NUL-terminated): length or -errno. */
+	int (*link)(const struct pfs_node *n, char *buf, size_t size);
+	const struct pfs_entry *children;	/* static children */
+	/* Dynamic directories. lookup fills out (from a copy of dir) or
+	 * returns -ENOENT; iterate emits children at positions >=
+	 * PFS_DYN_POS. Both run with vfs->lock held. */
+	int (*lookup)(const struct pfs_node *dir, const char *name,
+		      size_t len, struct pfs_node *out);
+	int (*iterate)(const struct pfs_node *dir, struct dir_ctx *ctx);
+	/* Replaces the generic open (fd proxies). */
+	int (*open)(const struct pfs_node *n, struct file *f);
+	/* Can the dentry of this node go stale (PIDs, fds)? */
+	bool dynamic;
+};
+#define PFS_DYN_POS 0x100000LL
+
+int pfs_new(struct vfs *vfs, enum fs_kind kind, const char *name,
+	    const struct pfs_entry *root_entry, long magic,
+	    struct super_block **sb, struct dentry **root);
+/* Drop unreferenced dynamic dentries under the root of sb's tree (vfs->lock
+ * held). */
+void pfs_prune(struct super_block *sb);
+int procfs_new(struct vfs *vfs, struct super_block **sb, struct dentry **root);
+int sysfs_new(struct vfs *vfs, struct super_block **sb, struct dentry **root);
+/* proc_pid.c: the /proc/[pid] and /proc/[pid]/task/[tid] directory. */
+extern const struct pfs_entry proc_pid_dir;
+extern const struct pfs_entry proc_tid_dir;
+int proc_root_lookup(const struct pfs_node *dir, const char *name, size_t len,
+		     struct pfs_node *out);
+int proc_root_iterate(const struct pfs_node *dir, struct dir_ctx *ctx);
+/* The task whose system call is being served (-ESRCH outside one). */
+struct kernel;
+struct kernel *proc_kernel(void);
+
+/* ---- tty: pseudo-terminals (pty(7)) and the line discipline ----
+ * vfs/fs/devpts.c: the devpts file system mounted at /dev/pts (ptmx, the
+ * pts/N nodes, index allocation). vfs/fs/tty.c: struct tty (a pty pair),
+ * n_tty, termios and tty ioctls, controlling terminals and job control,
+ * /dev/tty and /dev/console. Lock order: vfs->lock -> devpts->lock ->
+ * tty->lock; kernel->lock and signal locks are taken with no tty lock held.
+ */
+struct tty;
+struct devpts;
+/* devpts.c */
+int devpts_mount(struct vfs *vfs, struct dentry *devroot);
+/* The terminal owned by session sid, referenced (tty_put), or NULL. */
+struct tty *devpts_find_session(struct vfs *vfs, int sid);
+/* The master closed: /dev/pts/N goes away, the index is free again. */
+void devpts_pty_gone(struct tty *tty);
+/* TIOCGPTPEER: a new open file of the slave (flags as open(2)). */
+int devpts_open_peer(struct tty *tty, int flags, struct file **out);
+/* tty.c */
+int tty_pty_new(struct devpts *dp, int index, struct tty **out);
+void tty_get(struct tty *tty);
+void tty_put(struct tty *tty);
+int tty_index(const struct tty *tty);
+struct devpts *tty_devpts(const struct tty *tty);
+int tty_session(struct tty *tty);
+void tty_open_master(struct tty *tty, struct file *f);
+int tty_open_slave(struct tty *tty, struct file *f);
+/* Is f a pty master or slave (sys_file.c routes TIOC[GS]PGRP to it)? */
+bool tty_file_is_pty(const struct file *f);
+/* inode_ops.open of /dev/tty and /dev/console (devfs.c). */
+int tty_open_current(struct inode *ino, struct file *f);
+int tty_open_console(struct inode *ino, struct file *f);
 
 #endif

@@ -29,7 +29,12 @@ enum gofer_op {
 	GOFER_OP_READLINK,	/* handle -> target */
 	GOFER_OP_CLOSE,		/* handle -> (forget it) */
 	GOFER_OP_STATFS,	/* handle -> statfs */
+	GOFER_OP_READDIR_PLUS,	/* handle, offset -> entries with their stat */
 };
+
+/* "No handle yet": a goferfs inode made from a READDIR_PLUS record walks
+ * its name from the parent's handle on first use. Never sent. */
+#define GOFER_NO_HANDLE UINT32_MAX
 
 /* The stat fields the sentry needs, fixed layout. */
 struct gofer_stat {
@@ -44,7 +49,7 @@ struct gofer_stat {
 struct gofer_req {
 	uint32_t op;	 /* enum gofer_op */
 	uint32_t handle;
-	uint64_t arg;	 /* OPEN: flags; READDIR: offset (cookie) */
+	uint64_t arg;	 /* OPEN: flags; READDIR(_PLUS): offset (cookie) */
 	uint32_t namelen;
 	uint32_t pad;
 	char name[];	 /* WALK: namelen bytes, not NUL-terminated */
@@ -54,16 +59,31 @@ struct gofer_reply {
 	int32_t err;	   /* 0 or -errno */
 	uint32_t handle;   /* WALK */
 	struct gofer_stat st; /* WALK, STAT */
-	uint64_t next;	   /* READDIR: cookie to continue from; 0 = end */
+	uint64_t next;	   /* READDIR(_PLUS): cookie to continue from; 0 = end */
 	uint32_t datalen;  /* bytes of data[] */
 	uint32_t pad;
 	char data[];	   /* READLINK: target; READDIR: gofer_dirent records;
+			      READDIR_PLUS: gofer_direntplus records;
 			      STATFS: struct statfs */
 };
 
 /* READDIR records, each padded to 8 bytes. */
 struct gofer_dirent {
 	uint64_t ino;
+	uint16_t reclen;
+	uint8_t type;	/* DT_* */
+	uint8_t namelen;
+	char name[];	/* not NUL-terminated */
+};
+
+/* READDIR_PLUS records, each padded to 8 bytes: the entry and its
+ * lstat (statx(dirfd, name, AT_SYMLINK_NOFOLLOW) in the gofer), so a
+ * listing followed by a stat of every entry costs one round trip per
+ * ~400 entries instead of one WALK each. No handles are made. */
+struct gofer_direntplus {
+	uint64_t ino;	/* d_ino */
+	struct gofer_stat st; /* valid when err == 0 */
+	int32_t err;	/* 0 or -errno of this entry's stat (e.g. gone) */
 	uint16_t reclen;
 	uint8_t type;	/* DT_* */
 	uint8_t namelen;

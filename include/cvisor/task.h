@@ -93,6 +93,9 @@ struct kernel {
 	struct rlimit default_rlimits[CV_RLIM_NLIMITS];
 	pthread_mutex_t futex_lock;
 	struct futex_table *futex;	/* sentry/kernel/futex.c */
+	/* syslog: the sentry's kernel log ring (sentry/kernel/syslog.c),
+	 * made on first use; read by syslog(2) and /dev/kmsg. Atomic. */
+	struct syslog *syslog;
 };
 
 enum process_state {
@@ -126,6 +129,11 @@ struct process {
 	/* execve by a non-leader: the thread that waits in de_thread. */
 	struct task *exec_waiter;
 	/* itimers live in the signals engineer's signal_group. */
+	/* Controlling terminal (vfs/fs/tty.c): a terminal belongs to a
+	 * session (tty->session), so the process's terminal is its
+	 * session's unless it gave it up with TIOCNOTTY (not a leader). Not
+	 * copied by fork (a gap: the child has the session's terminal). */
+	bool tty_dropped;
 };
 
 struct vfork_done;
@@ -250,6 +258,12 @@ void task_do_exit(struct task *t);
  * parent's waiters. */
 void process_child_state_changed(struct task *child);
 
+/* A session leader's process is exiting (vfs/fs/tty.c, like
+ * disassociate_ctty(1)): its terminal's foreground group gets SIGHUP and
+ * the session loses the terminal. Call without k->lock, before the
+ * process becomes a zombie. */
+void tty_session_leader_exit(struct task *t);
+
 /* Live process-tree values (take k->lock). */
 int process_getppid(struct task *t);
 int process_getpgid(struct task *t);
@@ -297,6 +311,29 @@ void process_get(struct process *p);
 void process_put(struct process *p);
 /* Release a vfork parent waiting on t (k->lock held). */
 void task_vfork_release_locked(struct task *t);
+
+/* ---- procfs accessors (sentry/kernel/procinfo.c) ----
+ * References on another task's mm, fd table and fs_struct, taken under
+ * kernel->lock while the task still has its platform context (task_do_exit
+ * clears it under kernel->lock before dropping them). Fields not asked for
+ * or already released (zombies) are NULL. procinfo_put drops all. */
+#define PROCINFO_MM 0x1
+#define PROCINFO_FDT 0x2
+#define PROCINFO_FS 0x4
+struct task_refs {
+	struct task *t;
+	struct mm *mm;
+	struct fdtable *fdt;
+	struct fs_struct *fs;
+};
+int procinfo_get(struct kernel *k, int tid, unsigned int want,
+		 struct task_refs *out);
+void procinfo_put(struct task_refs *r);
+/* The argv (env false) or envp strings of mm's initial stack, NUL
+ * separated, as /proc/[pid]/cmdline and environ show them; malloc'ed. */
+int procinfo_args(struct mm *mm, bool env, char **buf, size_t *len);
+
+struct syslog;
 
 /* Credentials (sentry/kernel/creds.c). */
 void cred_init_root(struct cred *c);

@@ -250,6 +250,11 @@ void task_do_exit(struct task *t)
 	struct platform_ctx *ctx;
 	bool leader;
 
+	/* The last thread of a session leader hangs up its controlling
+	 * terminal (disassociate_ctty(1)); before any kernel lock. */
+	if (p->nr_threads == 1)
+		tty_session_leader_exit(t);
+
 	/* mm_release(): robust futexes, then CLONE_CHILD_CLEARTID. */
 	if (t->mm) {
 		futex_exit_robust_list(t);

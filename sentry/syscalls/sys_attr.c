@@ -398,6 +398,36 @@ SYSCALL_DEFINE(sync_file_range)
 	return 0;
 }
 
+/* ksys_fadvise64_64() -> generic_fadvise() (mm/fadvise.c): the fd, then
+ * ESPIPE for pipes and FIFOs, then the length, then the advice. There is
+ * no page cache to prime or drop, so valid advice is a no-op that succeeds
+ * (cat, cp, sort and tar call it on their input). */
+SYSCALL_DEFINE(fadvise64)
+{
+	int64_t len = (int64_t)args->a[2];
+	int advice = (int)args->a[3];
+	_cleanup_file_ struct file *f = fdtable_get(t->fdt, (int)args->a[0]);
+	struct stat st;
+
+	if (!f || (f->fmode & FMODE_PATH))
+		return -EBADF;
+	if (vfs_fstat(f, &st) == 0 && S_ISFIFO(st.st_mode))
+		return -ESPIPE;
+	if (len < 0)
+		return -EINVAL;
+	switch (advice) {
+	case POSIX_FADV_NORMAL:
+	case POSIX_FADV_RANDOM:
+	case POSIX_FADV_SEQUENTIAL:
+	case POSIX_FADV_WILLNEED:
+	case POSIX_FADV_DONTNEED:
+	case POSIX_FADV_NOREUSE:
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 /* ---- statfs ---- */
 
 SYSCALL_DEFINE(statfs)

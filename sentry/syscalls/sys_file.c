@@ -585,12 +585,13 @@ SYSCALL_DEFINE(ioctl)
 	_cleanup_file_ struct file *f = fdtable_get(t->fdt, fd);
 	char buf[64];
 	size_t size = 0;
-	bool in = false, out = false;
+	bool in = false, out = false, pty;
 	int v;
 	long r;
 
 	if (!f || (f->fmode & FMODE_PATH))
 		return -EBADF;
+	pty = tty_file_is_pty(f);
 	/* do_vfs_ioctl(): the generic requests, for every file. */
 	switch (cmd) {
 	case FIOCLEX:
@@ -643,12 +644,47 @@ SYSCALL_DEFINE(ioctl)
 		in = true;
 		break;
 	case TIOCGPGRP:
+	/* Sandbox terminals (vfs/fs/tty.c), int results. */
+	case TIOCGPTN:
+	case TIOCGPTLCK:
+	case TIOCGSID:
+	case TIOCOUTQ:
+	case TIOCGETD:
 		size = sizeof(int);
 		out = true;
 		break;
+	case TIOCSPTLCK:
+	case TIOCSETD:
+		size = sizeof(int);
+		in = true;
+		break;
+	case TIOCSCTTY:
+	case TIOCGPTPEER:
+	case TIOCSIG:
+	case TCFLSH:
+	case TCXONC:
+	case TCSBRK:
+	case TCSBRKP:
+		/* The argument is a value: the file op gets it as an int. */
+		v = (int)arg;
+		size = 0;
+		memset(buf, 0, sizeof(buf));
+		memcpy(buf, &v, sizeof(v));
+		if (!f->ops->ioctl)
+			return -ENOTTY;
+		return f->ops->ioctl(f, cmd, buf);
+	case TIOCNOTTY:
+	case TIOCEXCL:
+	case TIOCNXCL:
+		break;
 	case TIOCSPGRP:
+		if (pty) {
+			size = sizeof(int);
+			in = true;
+			break;
+		}
 		/* Job control within the sandbox only: accept our own
-		 * process group on a terminal, leave the host's alone. */
+		 * process group on a host terminal, leave the host's alone. */
 		if (!f->ops->ioctl ||
 		    f->ops->ioctl(f, TCGETS, buf) < 0)
 			return -ENOTTY;
@@ -666,7 +702,7 @@ SYSCALL_DEFINE(ioctl)
 	r = f->ops->ioctl(f, cmd, buf);
 	if (r < 0)
 		return r;
-	if (cmd == TIOCGPGRP) {
+	if (cmd == TIOCGPGRP && !pty) {
 		/* The host's process group means nothing in here: the
 		 * terminal's foreground group is the caller's. */
 		v = t->pgid;

@@ -14,7 +14,11 @@
  * Besides sanitizer findings it aborts on broken invariants: a reply longer
  * than a datagram, an error reply carrying data or an fd, a donated fd that
  * is writable, a WALK result that is not an inode of the tree (an escape),
- * malformed READDIR records, an fd leak.
+ * malformed READDIR or READDIR_PLUS records, a READDIR_PLUS stat of an
+ * inode outside the tree, an fd leak.
+ *
+ * READDIR_PLUS runs on the server's io_uring (as in the gofer) when the
+ * kernel allows one; tests/unit/test_gofer.c compares it with the loop.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -209,6 +213,7 @@ int LLVMFuzzerInitialize(int *argc UNUSED, char ***argv UNUSED)
 	r = gofer_server_new(rootfd, procfd, true, &srv);
 	if (r < 0)
 		fail("gofer_server_new: %s", strerror(-r));
+	(void)gofer_server_enable_uring(srv);
 	walk_baseline();
 	lowest_free_fd = lowest_free();
 	return 0;
@@ -235,6 +240,39 @@ static void check_dirents(const struct gofer_reply *rep)
 		    (d.namelen == 1 && name[0] == '.') ||
 		    (d.namelen == 2 && name[0] == '.' && name[1] == '.'))
 			fail("READDIR: bad name at %zu", pos);
+		pos += d.reclen;
+	}
+}
+
+/* READDIR_PLUS data: well-formed gofer_direntplus records of tree entries,
+ * each stat (when err is 0) an inode of the tree. */
+static void check_direntplus(const struct gofer_reply *rep)
+{
+	const size_t hdr = offsetof(struct gofer_direntplus, name);
+	size_t pos = 0;
+
+	while (pos < rep->datalen) {
+		struct gofer_direntplus d;
+		const char *name;
+
+		if (rep->datalen - pos < hdr)
+			fail("READDIR_PLUS: truncated record header at %zu", pos);
+		memcpy(&d, rep->data + pos, hdr);
+		name = rep->data + pos + hdr;
+		if (d.reclen & 7 || d.reclen < hdr + d.namelen ||
+		    d.reclen > rep->datalen - pos)
+			fail("READDIR_PLUS: bad reclen %u at %zu", d.reclen, pos);
+		if (!d.namelen || memchr(name, '/', d.namelen) ||
+		    memchr(name, 0, d.namelen) ||
+		    (d.namelen == 1 && name[0] == '.') ||
+		    (d.namelen == 2 && name[0] == '.' && name[1] == '.'))
+			fail("READDIR_PLUS: bad name at %zu", pos);
+		if (d.err > 0 || d.err < -4095)
+			fail("READDIR_PLUS: entry err %d", d.err);
+		if (d.err == 0 &&
+		    (!in_tree((dev_t)d.st.dev, (ino_t)d.st.ino) || d.st.ino != d.ino))
+			fail("READDIR_PLUS: inode %llu is not the entry's or not in the tree",
+			     (unsigned long long)d.st.ino);
 		pos += d.reclen;
 	}
 }
@@ -282,6 +320,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case GOFER_OP_READDIR:
 			check_dirents(rep);
+			break;
+		case GOFER_OP_READDIR_PLUS:
+			check_direntplus(rep);
 			break;
 		default:
 			break;

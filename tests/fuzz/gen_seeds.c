@@ -132,6 +132,11 @@ int main(int argc, char **argv)
 	req("close-root", GOFER_OP_CLOSE, 0, 0, NULL);
 	req("statfs-root", GOFER_OP_STATFS, 0, 0, NULL);
 	req("statfs-dir", GOFER_OP_STATFS, 1, 0, NULL);
+	req("readdirplus-dir", GOFER_OP_READDIR_PLUS, 1, 0, NULL);
+	req("readdirplus-root", GOFER_OP_READDIR_PLUS, 0, 0, NULL);
+	req("readdirplus-cookie", GOFER_OP_READDIR_PLUS, 1, 5, NULL);
+	req("readdirplus-file", GOFER_OP_READDIR_PLUS, 2, 0, NULL);
+	req("readdirplus-link", GOFER_OP_READDIR_PLUS, 3, 0, NULL);
 
 	tiny_elf("tiny-exec", ET_EXEC, 0x400000, 0);
 	tiny_elf("tiny-pie", ET_DYN, 0, 0);

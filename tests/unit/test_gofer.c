@@ -5,8 +5,10 @@
  * and malformed requests that must get error replies while the gofer keeps
  * serving. TAP output. Needs root (mount namespaces).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 
 #include "cvisor/gofer.h"
 #include "cvisor/gofer_proto.h"
+#include "../../gofer/gofer_impl.h"
 
 #define REQ_HDR offsetof(struct gofer_req, name)
 #define REPLY_HDR offsetof(struct gofer_reply, data)
@@ -47,6 +50,8 @@ static union {
 	struct gofer_reply rep;
 	char raw[GOFER_MSG_MAX];
 } in;
+/* When set, requests go straight to this server's handler, no socket. */
+static struct gofer_server *direct;
 
 /* Send raw bytes, receive one reply; returns reply err or -1000 on a
  * transport failure. */
@@ -62,6 +67,18 @@ static int raw_rpc(const void *msg, size_t len, int *fdp)
 
 	if (fdp)
 		*fdp = -1;
+	if (direct) {
+		const struct gofer_reply *rp;
+		int ofd;
+		size_t rl = gofer_server_handle(direct, msg, len, &rp, &ofd);
+
+		memcpy(&in, rp, rl < sizeof(in) ? rl : sizeof(in));
+		if (fdp)
+			*fdp = ofd;
+		else if (ofd >= 0)
+			close(ofd);
+		return in.rep.err;
+	}
 	if (send(sock, msg, len, MSG_NOSIGNAL) != (ssize_t)len)
 		return -1000;
 	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
@@ -132,6 +149,167 @@ static void sym(const char *dir, const char *name, const char *target)
 	}
 }
 
+/* READDIR_PLUS over dir handle hd: every entry once, its stat equal to
+ * the host's lstat of hostdir/name. Returns entries seen, -1 on a bad one. */
+static int readdir_plus_all(uint32_t hd, const char *hostdir, int *batches)
+{
+	uint64_t cookie = 0;
+	int count = 0;
+
+	*batches = 0;
+	do {
+		size_t off = 0;
+
+		if (rpc(GOFER_OP_READDIR_PLUS, hd, cookie, NULL, NULL))
+			return -1;
+		++*batches;
+		while (off < in.rep.datalen) {
+			struct gofer_direntplus de;
+			char name[256], hp[1024];
+			struct stat st;
+
+			memcpy(&de, in.rep.data + off,
+			       offsetof(struct gofer_direntplus, name));
+			memcpy(name, in.rep.data + off +
+				     offsetof(struct gofer_direntplus, name),
+			       de.namelen);
+			name[de.namelen] = 0;
+			snprintf(hp, sizeof(hp), "%s/%s", hostdir, name);
+			if (de.reclen % 8 || de.err || lstat(hp, &st) ||
+			    st.st_ino != de.st.ino || st.st_ino != de.ino ||
+			    st.st_mode != de.st.mode ||
+			    st.st_size != de.st.size ||
+			    st.st_mtim.tv_sec != de.st.mtime_sec)
+				return -1;
+			count++;
+			off += de.reclen;
+		}
+		cookie = in.rep.next;
+	} while (cookie && *batches < 1000);
+	return count;
+}
+
+/* The first line of /proc/PID/status starting with key, or "". */
+static const char *status_of(pid_t pid, const char *key)
+{
+	static char line[256];
+	char p[64];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	line[0] = 0;
+	f = fopen(p, "r");
+	if (!f)
+		return line;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)))
+			break;
+		else
+			line[0] = 0;
+	fclose(f);
+	line[strcspn(line, "\n")] = 0;
+	return line;
+}
+
+static int count_fds(pid_t pid, int *uring)
+{
+	char p[64], l[128];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
+	dir = opendir(p);
+	if (!dir)
+		return -1;
+	*uring = 0;
+	while ((d = readdir(dir))) {
+		char fp[320];
+		ssize_t k;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(fp, sizeof(fp), "%s/%s", p, d->d_name);
+		k = readlink(fp, l, sizeof(l) - 1);
+		if (k > 0) {
+			l[k] = 0;
+			if (strstr(l, "io_uring"))
+				++*uring;
+		}
+		n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+/* The gofer's isolation, read from the host's /proc: pid is the reaper
+ * gofer_spawn returned; the server is its only child. */
+static void check_isolation(pid_t pid)
+{
+	static const char *const ns[] = { "mnt", "pid", "ipc", "uts", "net" };
+	char p[128], a[64], b[64];
+	pid_t server = 0;
+	int uring = 0, nfd;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/%d/task/%d/children", (int)pid,
+		 (int)pid);
+	f = fopen(p, "r");
+	if (f) {
+		int v;
+
+		if (fscanf(f, "%d", &v) == 1)
+			server = v;
+		fclose(f);
+	}
+	ok(server > 0 && !strcmp(status_of(server, "NSpid:") +
+					 strlen(status_of(server, "NSpid:")) - 2,
+				 "\t1"),
+	   "the server is pid 1 of its own pid namespace (%s)",
+	   status_of(server, "NSpid:"));
+	{
+		bool diff = true;
+
+		for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+			ssize_t ka, kb;
+
+			snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)server,
+				 ns[i]);
+			ka = readlink(p, a, sizeof(a) - 1);
+			snprintf(p, sizeof(p), "/proc/self/ns/%s", ns[i]);
+			kb = readlink(p, b, sizeof(b) - 1);
+			if (ka <= 0 || kb <= 0) {
+				diff = false;
+				continue;
+			}
+			a[ka] = b[kb] = 0;
+			if (!strcmp(a, b))
+				diff = false;
+		}
+		ok(diff, "own mount, pid, ipc, uts and net namespaces");
+	}
+	ok(!strcmp(status_of(server, "CapEff:"), "CapEff:\t0000000000000004") &&
+		   !strcmp(status_of(server, "CapPrm:"),
+			   "CapPrm:\t0000000000000004") &&
+		   !strcmp(status_of(server, "CapInh:"),
+			   "CapInh:\t0000000000000000") &&
+		   !strcmp(status_of(server, "CapBnd:"),
+			   "CapBnd:\t0000000000000000") &&
+		   !strcmp(status_of(server, "CapAmb:"),
+			   "CapAmb:\t0000000000000000"),
+	   "read-only gofer: only CAP_DAC_READ_SEARCH, empty bounding set");
+	ok(!strcmp(status_of(server, "NoNewPrivs:"), "NoNewPrivs:\t1") &&
+		   !strcmp(status_of(server, "Seccomp:"), "Seccomp:\t2"),
+	   "no_new_privs and a seccomp filter");
+	nfd = count_fds(server, &uring);
+	ok(nfd == 4 && uring == 1,
+	   "server fds: socket, root, /proc/self/fd, io_uring (%d, ring %d)",
+	   nfd, uring);
+	ok(count_fds(pid, &uring) == 0 &&
+		   !strcmp(status_of(pid, "Seccomp:"), "Seccomp:\t2"),
+	   "the reaper holds no fd and is filtered");
+}
+
 int main(void)
 {
 	char root[] = "/tmp/cvisor-gofer-test-XXXXXX";
@@ -161,13 +339,17 @@ int main(void)
 		put_file(p, n, "", 0644);
 	}
 
-	printf("1..36\n");
+	printf("1..50\n");
 	r = gofer_spawn(root, true, &sock, &pid);
 	ok(r == 0, "gofer_spawn on %s (%d)", root, r);
 	if (r) {
 		printf("Bail out! no gofer\n");
 		return 1;
 	}
+	/* Once serving (the filter is in), before any WALK (every handle is
+	 * one more fd). */
+	(void)rpc(GOFER_OP_STAT, 0, 0, NULL, NULL);
+	check_isolation(pid);
 
 	r = rpc(GOFER_OP_STAT, GOFER_ROOT_HANDLE, 0, NULL, NULL);
 	ok(r == 0 && S_ISDIR(in.rep.st.mode), "STAT root is a directory");
@@ -306,6 +488,24 @@ int main(void)
 		   "READDIR: 1000 entries once each in %d batches", batches);
 	}
 
+	/* READDIR_PLUS (the gofer's io_uring batches): the same 1000, each
+	 * with the host's lstat; the root's symlinks and fifo not followed. */
+	{
+		int batches, n;
+
+		snprintf(p, sizeof(p), "%s/d", root);
+		n = readdir_plus_all(hd, p, &batches);
+		ok(n == 1000 && batches > 1,
+		   "READDIR_PLUS: 1000 entries with their stats in %d batches (%d)",
+		   batches, n);
+		n = readdir_plus_all(0, root, &batches);
+		ok(n == 6, "READDIR_PLUS root: symlinks and fifo lstat'ed (%d)", n);
+		ok(rpc(GOFER_OP_READDIR_PLUS, 9999, 0, NULL, NULL) == -EBADF &&
+			   rpc(GOFER_OP_READDIR_PLUS, hd, (uint64_t)INT64_MAX + 1,
+			       NULL, NULL) == -EINVAL,
+		   "READDIR_PLUS: bad handle, bad cookie refused");
+	}
+
 	r = rpc(GOFER_OP_STATFS, 0, 0, NULL, NULL);
 	ok(r == 0 && in.rep.datalen == sizeof(struct statfs), "STATFS root");
 	ok(rpc(GOFER_OP_CLOSE, 0, 0, NULL, NULL) == -EINVAL,
@@ -323,6 +523,81 @@ int main(void)
 	ok(r == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	   "the gofer exits cleanly when the socket closes (status %#x)",
 	   status);
+
+	/* The handler alone (gofer_server_handle): no namespaces, no filter,
+	 * so these are the checks themselves, not defence in depth. */
+	{
+		int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int procfd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		static const char *const bad[] = { "..", ".", "", "a/b", "../etc",
+						   "/", "d/", "/etc" };
+		char big[300];
+		bool all = true;
+		int n1, n2, b1, b2;
+
+		r = gofer_server_new(rootfd, procfd, true, &direct);
+		ok(r == 0, "gofer_server_new over the tree");
+		if (r)
+			direct = NULL;
+		for (size_t i = 0; direct && i < sizeof(bad) / sizeof(bad[0]); i++) {
+			r = walk(0, bad[i], NULL);
+			if (r != -EINVAL) {
+				printf("# WALK \"%s\" -> %d\n", bad[i], r);
+				all = false;
+			}
+		}
+		ok(direct && all,
+		   "direct: WALK \"..\", \".\", \"\", \"a/b\", \"../etc\", \"/\" -> EINVAL");
+		{
+			union {
+				struct gofer_req req;
+				char raw[64];
+			} m;
+
+			memset(&m, 0, sizeof(m));
+			m.req.op = GOFER_OP_WALK;
+			m.req.namelen = 3;
+			memcpy(m.req.name, "d\0x", 3);
+			memset(big, 'a', sizeof(big) - 1);
+			big[sizeof(big) - 1] = 0;
+			ok(direct &&
+				   raw_rpc(&m, offsetof(struct gofer_req, name) + 3,
+					   NULL) == -EINVAL &&
+				   walk(0, big, NULL) == -ENAMETOOLONG,
+			   "direct: WALK a name with NUL -> EINVAL, 299 bytes -> ENAMETOOLONG");
+		}
+		all = direct != NULL;
+		{
+			static const uint32_t hs[] = { 1, 2, 999, 1u << 20,
+						       UINT32_MAX - 1,
+						       GOFER_NO_HANDLE };
+			static const uint32_t ops[] = {
+				GOFER_OP_STAT, GOFER_OP_OPEN, GOFER_OP_READDIR,
+				GOFER_OP_READLINK, GOFER_OP_CLOSE,
+				GOFER_OP_STATFS, GOFER_OP_READDIR_PLUS };
+
+			for (size_t i = 0; direct && i < sizeof(hs) / sizeof(hs[0]); i++) {
+				if (walk(hs[i], "d", NULL) != -EBADF)
+					all = false;
+				for (size_t j = 0; j < sizeof(ops) / sizeof(ops[0]); j++)
+					if (rpc(ops[j], hs[i], 0, NULL, NULL) != -EBADF)
+						all = false;
+			}
+		}
+		ok(all, "direct: handles out of range -> EBADF for every op");
+
+		/* READDIR_PLUS: the statx loop and the ring agree. */
+		snprintf(p, sizeof(p), "%s/d", root);
+		r = direct ? walk(0, "d", &hd) : -1;
+		n1 = r ? -1 : readdir_plus_all(hd, p, &b1);
+		r = direct ? gofer_server_enable_uring(direct) : -1;
+		n2 = r ? -1 : readdir_plus_all(hd, p, &b2);
+		ok(n1 == 1000 && n2 == 1000 && b1 == b2,
+		   "direct: READDIR_PLUS by statx loop and by io_uring agree (%d, %d)",
+		   n1, n2);
+		gofer_server_free(direct);
+		direct = NULL;
+	}
 
 	snprintf(p, sizeof(p), "rm -rf '%s'", root);
 	if (system(p) != 0)

@@ -136,6 +136,24 @@ const struct file_ops *devfs_driver(dev_t rdev)
 	return NULL;
 }
 
+/* Terminals (vfs/fs/tty.c): /dev/tty is the caller's controlling terminal
+ * (tty(4): ENXIO without one); /dev/console is that terminal too, or else
+ * an alias of the sandbox's own standard output (the host stdio file).
+ * Both are resolved at open, hence their own inode_ops. */
+static const struct inode_ops devtty_iops = { .open = tty_open_current };
+static const struct inode_ops console_iops = { .open = tty_open_console };
+
+static int devfs_add_tty(struct dentry *root, const char *name, dev_t rdev,
+			 mode_t mode, const struct inode_ops *iops)
+{
+	struct dentry *d;
+	int r = tmpfs_add_node(root, name, S_IFCHR | mode, rdev, NULL, &d);
+
+	if (r == 0)
+		d->inode->iops = iops;
+	return r;
+}
+
 int devfs_populate(struct dentry *root)
 {
 	static const char *const links[][2] = {
@@ -158,7 +176,14 @@ int devfs_populate(struct dentry *root)
 		if (r < 0)
 			return r;
 	}
-	/* Empty directories programs expect (POSIX shm, ptys). */
+	r = devfs_add_tty(root, "tty", makedev(5, 0), 0666, &devtty_iops);
+	if (r == 0)
+		r = devfs_add_tty(root, "console", makedev(5, 1), 0600,
+				  &console_iops);
+	if (r < 0)
+		return r;
+	/* Empty directories programs expect (POSIX shm, ptys: devpts.c
+	 * mounts on pts). */
 	r = tmpfs_add_node(root, "shm", S_IFDIR | 01777, 0, NULL, NULL);
 	if (r == 0)
 		r = tmpfs_add_node(root, "pts", S_IFDIR | 0755, 0, NULL, NULL);

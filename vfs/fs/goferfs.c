@@ -37,8 +37,16 @@
 #define REPLY_HDR offsetof(struct gofer_reply, data)
 #define REQ_HDR offsetof(struct gofer_req, name)
 #define DIRENT_HDR offsetof(struct gofer_dirent, name)
+#define PLUS_HDR offsetof(struct gofer_direntplus, name)
+#define PLUS_WARMUP 256
 
 struct gofer_client {
+	/* READDIR_PLUS pays a stat per entry: worth it only when lookups
+	 * follow listings (find -type f, ls: no). Entries listed, and lookups
+	 * that found their name in a listing, for the whole mount; atomic.
+	 * Listings use READDIR_PLUS while lookups are >= 1/4 of entries (and
+	 * for the first PLUS_WARMUP entries). */
+	uint64_t listed, found;
 	int sock;
 	pthread_mutex_t lock;
 	size_t replen;
@@ -57,6 +65,8 @@ struct gofer_entry {
 	uint8_t type;
 	uint8_t len;
 	char *name;
+	int32_t sterr;		/* READDIR_PLUS: 0 = st valid, else -errno */
+	struct gofer_stat st;
 };
 
 struct gofer_inode {
@@ -72,6 +82,11 @@ struct gofer_inode {
 	size_t linklen;
 	struct gofer_entry *ents;
 	size_t nents;
+	/* Made from a READDIR_PLUS record: handle is GOFER_NO_HANDLE until
+	 * gofer_need_handle() walks walkname from the parent's handle. */
+	uint32_t parent;
+	char *walkname;
+	uint8_t walklen;
 };
 
 static const struct inode_ops gofer_iops;
@@ -208,12 +223,41 @@ static void gofer_inode_free(struct inode *ino)
 		free(g->ents[i].name);
 	free(g->ents);
 	free(g->link);
+	free(g->walkname);
 	if (g->rofd >= 0)
 		close(g->rofd);
 	free(g);
 }
 
-/* Fetch the whole listing once (inode->lock held). */
+/* An inode made from a READDIR_PLUS record has no handle until it is
+ * first needed: walk its name from the parent's handle now (client->lock
+ * held). The walk must find the file the listing saw; if the host changed
+ * it under the (exclusive) root, -ESTALE rather than a handle on a file
+ * whose attributes the inode does not have. */
+static int gofer_need_handle(struct gofer_client *c, struct inode *ino)
+{
+	struct gofer_inode *g = ino->priv;
+	const struct gofer_stat *st = &c->in->rep.st;
+	int r;
+
+	if (g->handle != GOFER_NO_HANDLE)
+		return 0;
+	r = gofer_rpc(c, GOFER_OP_WALK, g->parent, 0, g->walkname, g->walklen,
+		      NULL);
+	if (r < 0)
+		return r;
+	if (st->ino != ino->ino || ((st->mode ^ ino->mode) & S_IFMT)) {
+		(void)gofer_rpc(c, GOFER_OP_CLOSE, c->in->rep.handle, 0, NULL,
+				0, NULL);
+		return -ESTALE;
+	}
+	g->handle = c->in->rep.handle;
+	return 0;
+}
+
+/* Fetch the whole listing once (inode->lock held). While lookups follow
+ * listings (stat of every entry: ls -l, du, find -ls), with each entry's
+ * attributes (READDIR_PLUS), so those lookups need no round trip. */
 static int gofer_list(struct inode *dir)
 {
 	struct gofer_client *c = client(dir);
@@ -222,16 +266,21 @@ static int gofer_list(struct inode *dir)
 	size_t n = 0, cap = 0;
 	uint64_t cookie = 0;
 	int r = 0;
+	uint64_t nl = __atomic_load_n(&c->listed, __ATOMIC_RELAXED);
+	bool plus = nl < PLUS_WARMUP ||
+		    __atomic_load_n(&c->found, __ATOMIC_RELAXED) * 4 >= nl;
+	size_t hdr = plus ? PLUS_HDR : DIRENT_HDR;
 
 	if (g->listed)
 		return 0;
 	pthread_mutex_lock(&c->lock);
-	do {
+	r = gofer_need_handle(c, dir);
+	while (r == 0) {
 		const char *p = c->in->rep.data;
 		size_t left;
 
-		r = gofer_rpc(c, GOFER_OP_READDIR, g->handle, cookie, NULL, 0,
-			      NULL);
+		r = gofer_rpc(c, plus ? GOFER_OP_READDIR_PLUS : GOFER_OP_READDIR,
+			      g->handle, cookie, NULL, 0, NULL);
 		if (r < 0)
 			break;
 		left = c->in->rep.datalen;
@@ -241,14 +290,24 @@ static int gofer_list(struct inode *dir)
 			break;
 		}
 		while (left) {
-			struct gofer_dirent de;
+			struct gofer_direntplus de = { .err = -ENODATA };
 
-			if (left < DIRENT_HDR) {
+			if (left < hdr) {
 				r = -EIO;
 				break;
 			}
-			memcpy(&de, p, DIRENT_HDR);
-			if (de.reclen < DIRENT_HDR + de.namelen ||
+			if (plus) {
+				memcpy(&de, p, PLUS_HDR);
+			} else {
+				struct gofer_dirent d;
+
+				memcpy(&d, p, DIRENT_HDR);
+				de.ino = d.ino;
+				de.reclen = d.reclen;
+				de.type = d.type;
+				de.namelen = d.namelen;
+			}
+			if (de.reclen < hdr + de.namelen ||
 			    de.reclen > left || !de.namelen) {
 				r = -EIO;
 				break;
@@ -264,7 +323,7 @@ static int gofer_list(struct inode *dir)
 				ents = ne;
 				cap = ncap;
 			}
-			ents[n].name = strndup(p + DIRENT_HDR, de.namelen);
+			ents[n].name = strndup(p + hdr, de.namelen);
 			if (!ents[n].name) {
 				r = -ENOMEM;
 				break;
@@ -272,12 +331,19 @@ static int gofer_list(struct inode *dir)
 			ents[n].ino = de.ino;
 			ents[n].type = de.type;
 			ents[n].len = de.namelen;
+			/* An out-of-range err: no attributes, WALK on lookup. */
+			ents[n].sterr = de.err <= 0 && de.err >= -4095 ? de.err
+								       : -EIO;
+			ents[n].st = de.st;
 			n++;
 			p += de.reclen;
 			left -= de.reclen;
 		}
-	} while (r == 0 && cookie);
+		if (!cookie)
+			break;
+	}
 	pthread_mutex_unlock(&c->lock);
+	__atomic_fetch_add(&c->listed, n, __ATOMIC_RELAXED);
 	if (r < 0) {
 		for (size_t i = 0; i < n; i++)
 			free(ents[i].name);
@@ -299,23 +365,49 @@ static int gofer_lookup(struct inode *dir, const char *name, size_t len,
 	uint32_t h;
 	int r;
 
-	/* A complete cached listing answers misses without a round trip. */
+	/* A complete cached listing answers misses without a round trip,
+	 * and hits with the attributes READDIR_PLUS brought: the inode walks
+	 * its handle only when an operation needs one. */
 	pthread_mutex_lock(&dir->lock);
 	if (g->listed) {
-		bool found = false;
+		struct gofer_entry *e = NULL;
 
-		for (size_t i = 0; i < g->nents && !found; i++)
-			found = g->ents[i].len == len &&
-				!memcmp(g->ents[i].name, name, len);
-		if (!found) {
+		for (size_t i = 0; i < g->nents && !e; i++)
+			if (g->ents[i].len == len &&
+			    !memcmp(g->ents[i].name, name, len))
+				e = &g->ents[i];
+		if (!e) {
 			pthread_mutex_unlock(&dir->lock);
 			return -ENOENT;
+		}
+		__atomic_fetch_add(&c->found, 1, __ATOMIC_RELAXED);
+		if (e->sterr == 0) {
+			st = e->st;
+			r = gofer_inode_new(dir->sb, GOFER_NO_HANDLE, &st, out);
+			if (r == 0) {
+				struct gofer_inode *ng = gi(*out);
+
+				ng->parent = g->handle;
+				ng->walklen = e->len;
+				ng->walkname = strndup(e->name, e->len);
+				if (!ng->walkname) {
+					gofer_inode_free(*out);
+					(*out)->priv = NULL;
+					pthread_mutex_destroy(&(*out)->lock);
+					free(*out);
+					r = -ENOMEM;
+				}
+			}
+			pthread_mutex_unlock(&dir->lock);
+			return r;
 		}
 	}
 	pthread_mutex_unlock(&dir->lock);
 
 	pthread_mutex_lock(&c->lock);
-	r = gofer_rpc(c, GOFER_OP_WALK, g->handle, 0, name, len, NULL);
+	r = gofer_need_handle(c, dir);
+	if (r == 0)
+		r = gofer_rpc(c, GOFER_OP_WALK, g->handle, 0, name, len, NULL);
 	h = c->in->rep.handle;
 	st = c->in->rep.st;
 	pthread_mutex_unlock(&c->lock);
@@ -333,7 +425,10 @@ static int gofer_readlink(struct inode *ino, char *buf, size_t len)
 	pthread_mutex_lock(&ino->lock);
 	if (!g->have_link) {
 		pthread_mutex_lock(&c->lock);
-		r = gofer_rpc(c, GOFER_OP_READLINK, g->handle, 0, NULL, 0, NULL);
+		r = gofer_need_handle(c, ino);
+		if (r == 0)
+			r = gofer_rpc(c, GOFER_OP_READLINK, g->handle, 0, NULL,
+				      0, NULL);
 		if (r == 0) {
 			g->link = malloc(c->in->rep.datalen + 1);
 			if (!g->link) {
@@ -433,7 +528,10 @@ static int gofer_open(struct inode *ino, struct file *f)
 	if (!S_ISREG(ino->mode))
 		return -ENXIO;
 	pthread_mutex_lock(&c->lock);
-	if ((f->flags & (O_ACCMODE | O_APPEND)) == O_RDONLY) {
+	r = gofer_need_handle(c, ino);
+	if (r < 0) {
+		fd = -1;
+	} else if ((f->flags & (O_ACCMODE | O_APPEND)) == O_RDONLY) {
 		struct gofer_inode *g = gi(ino);
 
 		r = 0;
@@ -467,7 +565,10 @@ static int gofer_statfs(struct inode *ino, struct statfs *sfs)
 	int r;
 
 	pthread_mutex_lock(&c->lock);
-	r = gofer_rpc(c, GOFER_OP_STATFS, gi(ino)->handle, 0, NULL, 0, NULL);
+	r = gofer_need_handle(c, ino);
+	if (r == 0)
+		r = gofer_rpc(c, GOFER_OP_STATFS, gi(ino)->handle, 0, NULL, 0,
+			      NULL);
 	if (r == 0 && c->in->rep.datalen < sizeof(*sfs))
 		r = -EIO;
 	if (r == 0)
@@ -508,7 +609,8 @@ int goferfs_open_ro(struct inode *ino)
 	if (!S_ISREG(ino->mode))
 		return -ENXIO;
 	pthread_mutex_lock(&c->lock);
-	if (g->rofd < 0)
+	r = gofer_need_handle(c, ino);
+	if (r == 0 && g->rofd < 0)
 		r = gofer_rpc(c, GOFER_OP_OPEN, g->handle, O_RDONLY, NULL, 0,
 			      &g->rofd);
 	if (r >= 0 && g->rofd < 0)

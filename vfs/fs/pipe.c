@@ -413,6 +413,10 @@ static int pipe_fstat(struct file *f, struct stat *st)
 {
 	struct pipe *p = f->priv;
 
+	if (f->inode) {		/* a FIFO: its own inode */
+		vfs_inode_stat(f->inode, st);
+		return 0;
+	}
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&p->lock);
 	st->st_dev = PIPEFS_DEV;
@@ -646,4 +650,10 @@ out_unlock:
 	pthread_mutex_unlock(&p->lock);
 	pthread_mutex_unlock(slot_lock);
 	return r;
+}
+
+int vfs_fifo_open(struct inode *ino, struct file *f)
+{
+	f->fmode &= ~FMODE_FIFO_OPEN;
+	return pipe_fifo_open(&ino->fifo, &ino->lock, f);
 }

@@ -755,8 +755,9 @@ static int tmpfs_open(struct inode *ino, struct file *f)
 		return r;
 	} else if (ino->fops) {
 		f->ops = ino->fops;	/* devfs device */
-	} else if (S_ISFIFO(ino->mode) && vfs_fifo_open) {
-		return vfs_fifo_open(ino, f);
+	} else if (S_ISFIFO(ino->mode)) {
+		/* vfs_open() calls vfs_fifo_open() without vfs->lock. */
+		f->fmode |= FMODE_FIFO_OPEN;
 	} else {
 		return -ENXIO;		/* a node with no driver */
 	}

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# The gofer never serves a byte from outside the sandbox root (TAP), on every
+# platform:
+#  - while sandboxes repeatedly open and read (and list) paths under --root
+#    DIR, a host loop rename(2)s a directory component of those paths back
+#    and forth between a real directory and a symlink to the host's "/":
+#    no byte of a secret file outside DIR (a marker string) is ever read;
+#  - DIR/escape -> / and DIR/up -> ../../..: reading through them inside
+#    gives the sandbox's own view of the path (a decoy inside DIR), never
+#    the host's file; "/.." stays "/";
+#  - the same with the read-only root served directly (--overlay2=none).
+#   CVISOR=bin/cvisor tests/integration/test_gofer_security.sh   (or pass the path as $1)
+# Host fixtures live under /var/tmp (the sandbox's /tmp is a private tmpfs).
+set -u
+CVISOR=${1:-${CVISOR:-bin/cvisor}}
+case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
+PLATFORMS=${PLATFORMS:-"systrap ptrace"}
+T=${GSEC_TIMEOUT:-60}
+RUNS=${GSEC_RUNS:-8}	# sandboxes per platform during the swap loop
+BB=/bin/busybox
+PER=4
+
+n=0
+ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+diag() { sed 's/^/# /'; }
+
+NP=$(echo $PLATFORMS | wc -w)
+echo "1..$((PER * NP))"
+if [ ! -x "$BB" ] || ! file -L "$BB" 2>/dev/null | grep -q 'statically linked'; then
+	for i in $(seq 1 $((PER * NP))); do echo "ok $i - # SKIP no static $BB"; done
+	exit 0
+fi
+
+FIX=$(mktemp -d /var/tmp/cvisor-gsec.XXXXXX)
+SWAP=""
+cleanup() {
+	[ -n "$SWAP" ] && kill "$SWAP" 2>/dev/null && wait "$SWAP" 2>/dev/null
+	rm -rf "$FIX"
+}
+trap cleanup EXIT
+
+# The secret: outside the root, at an absolute host path S.
+MARK="CVISOR-HOST-SECRET-$$-$RANDOM$RANDOM"
+mkdir -p "$FIX/host"
+echo "$MARK" >"$FIX/host/secret"
+S=$FIX/host/secret
+
+# The root: busybox, decoys at the same path under the root itself and under
+# the real directory "sub.dir", a symlink "sub.lnk" to the host's "/", the
+# two escape links.
+R=$FIX/root
+mkdir -p "$R/bin" "$R$FIX/host"
+cp "$BB" "$R/bin/busybox"
+echo inside-root >"$R$S"
+ln -s / "$R/escape"
+ln -s ../../../../../../.. "$R/up"
+make_subs() {
+	rm -rf "$R/sub" "$R/sub.old" "$R/sub.dir" "$R/sub.lnk"
+	mkdir -p "$R/sub.dir$FIX/host"
+	echo inside-subdir >"$R/sub.dir$S"
+	ln -s / "$R/sub.lnk"
+	cp -a "$R/sub.dir" "$R/sub"	# "sub" exists when the loop starts
+}
+make_subs
+
+cv() { timeout -k 5 "$T" "$CVISOR" "$@" </dev/null; }
+
+# The swap loop: sub <- sub.dir, back; sub <- sub.lnk, back; each a rename(2).
+swap_loop() {
+	if command -v python3 >/dev/null; then
+		exec python3 -c '
+import os, sys
+r = sys.argv[1]
+while True:
+    for src in ("sub.dir", "sub.lnk"):
+        try:
+            os.rename(r + "/sub", r + "/sub.old")
+            os.rename(r + "/" + src, r + "/sub")
+            os.rename(r + "/sub", r + "/" + src)
+            os.rename(r + "/sub.old", r + "/sub")
+        except OSError:
+            pass
+' "$R"
+	fi
+	while :; do
+		for src in sub.dir sub.lnk; do
+			mv -Tf "$R/sub" "$R/sub.old" 2>/dev/null
+			mv -Tf "$R/$src" "$R/sub" 2>/dev/null
+			mv -Tf "$R/sub" "$R/$src" 2>/dev/null
+			mv -Tf "$R/sub.old" "$R/sub" 2>/dev/null
+		done
+	done
+}
+
+# Inside: shell builtins only. Reads through the swapped component, the
+# escape links and "..", lists the swapped directory (READDIR_PLUS, then
+# lazy walks of what it listed), reads again.
+WORK="i=0; while [ \$i -lt 40 ]; do i=\$((i+1));
+ { read -r l </sub$S && echo \"\$l\"; } 2>/dev/null
+ { read -r l </sub/sub$S && echo \"\$l\"; } 2>/dev/null
+ { read -r l </escape$S && echo \"\$l\"; } 2>/dev/null
+ { read -r l </up$S && echo \"\$l\"; } 2>/dev/null
+ for f in /sub/* /sub$FIX/host/*; do { read -r l <\"\$f\" && echo \"\$l\"; } 2>/dev/null; done
+done; echo done"
+
+for P in $PLATFORMS; do
+	G=(--platform="$P")
+
+	# 1. The race: many fresh sandboxes (fresh dentry caches) while the
+	# component flips between a directory and a symlink to the host "/".
+	swap_loop &
+	SWAP=$!
+	leak=0 reads=0 ran=0
+	for i in $(seq 1 "$RUNS"); do
+		ov=()
+		[ $((i % 2)) -eq 0 ] && ov=(--overlay2=none)
+		cv "${G[@]}" "${ov[@]}" do --root "$R" -- /bin/busybox sh -c "$WORK" \
+			>"$FIX/out" 2>"$FIX/err"
+		grep -q "$MARK" "$FIX/out" "$FIX/err" && leak=$((leak + 1))
+		grep -q '^done$' "$FIX/out" && ran=$((ran + 1))
+		reads=$((reads + $(grep -c '^inside' "$FIX/out")))
+	done
+	kill "$SWAP" 2>/dev/null
+	wait "$SWAP" 2>/dev/null
+	SWAP=""
+	make_subs	# whatever state the loop was killed in
+	[ $leak -eq 0 ] && [ $ran -eq "$RUNS" ] && [ $reads -gt 0 ]
+	ok $? "[$P] dir<->symlink-to-/ rename race: no host byte read ($RUNS sandboxes, $reads reads inside, $leak leaks)"
+	[ $ran -eq "$RUNS" ] || diag <"$FIX/err"
+
+	# 2. DIR/escape -> /: the sandbox's own / (the decoy), not the host's.
+	cv "${G[@]}" do --root "$R" -- /bin/busybox sh -c \
+		"read -r a </escape$S; read -r b </escape/escape/escape$S; echo \"\$a \$b\"" \
+		>"$FIX/out" 2>"$FIX/err"
+	[ "$(cat "$FIX/out")" = "inside-root inside-root" ]
+	ok $? "[$P] ln -s / DIR/escape: DIR/escape$S is the sandbox's file"
+	grep -q "$MARK" "$FIX/out" "$FIX/err" && echo "# LEAK: $(cat "$FIX/out")"
+
+	# 3. ../ everywhere: DIR/up -> ../../../../../../.., "/..", "sub/../..".
+	cv "${G[@]}" do --root "$R" -- /bin/busybox sh -c \
+		"read -r a </up$S; read -r b </../../..$S; read -r c </sub/../../..$S; echo \"\$a \$b \$c\"" \
+		>"$FIX/out" 2>"$FIX/err"
+	[ "$(cat "$FIX/out")" = "inside-root inside-root inside-root" ]
+	ok $? "[$P] ../ (in links and paths) stops at the sandbox root"
+	grep -q "$MARK" "$FIX/out" "$FIX/err" && echo "# LEAK: $(cat "$FIX/out")"
+
+	# 4. The same with the read-only root served directly (no overlay).
+	cv "${G[@]}" --overlay2=none do --root "$R" -- /bin/busybox sh -c \
+		"read -r a </escape$S; read -r b </up$S; read -r c </sub.lnk$S; echo \"\$a \$b \$c\"" \
+		>"$FIX/out" 2>"$FIX/err"
+	[ "$(cat "$FIX/out")" = "inside-root inside-root inside-root" ]
+	ok $? "[$P] --overlay2=none: escape links read the sandbox's files"
+	[ "$(cat "$FIX/out")" = "inside-root inside-root inside-root" ] ||
+		{ cat "$FIX/out"; tail -n 3 "$FIX/err"; } | diag
+done
