@@ -16,6 +16,8 @@
 struct kernel;
 
 /* Append one message at a printk level (6 = KERN_INFO). */
+/* Free the ring at sandbox teardown (no task may use it any more). */
+void syslog_free(struct kernel *k);
 void syslog_printk(struct kernel *k, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* syslog(2) (kernel/printk/printk.c do_syslog) into a sentry buffer:

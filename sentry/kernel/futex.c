@@ -310,7 +310,7 @@ static long futex_wake_op(struct task *t, bool shared, uint64_t uaddr,
 	bool hit;
 	int r;
 
-	if (encoded & (FUTEX_OP_OPARG_SHIFT << 28)) {
+	if (encoded & ((uint32_t)FUTEX_OP_OPARG_SHIFT << 28)) {
 		if (oparg < 0 || oparg > 31)
 			oparg &= 31;	/* Linux warns once and masks */
 		oparg = (int)(1u << oparg);

@@ -24,6 +24,7 @@
 #include "cvisor/log.h"
 #include "cvisor/mm.h"
 #include "cvisor/signal.h"
+#include "cvisor/syslog.h"
 #include "cvisor/task.h"
 #include "cvisor/util.h"
 #include "cvisor/vfs.h"
@@ -95,6 +96,7 @@ void kernel_destroy(struct kernel *k)
 		memfile_destroy(k->mf);
 	if (k->futex)
 		futex_table_free(k->futex);
+	syslog_free(k);
 	pthread_mutex_destroy(&k->futex_lock);
 	pthread_cond_destroy(&k->cond);
 	pthread_mutex_destroy(&k->lock);

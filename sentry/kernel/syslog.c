@@ -172,6 +172,17 @@ static struct syslog *syslog_get(struct kernel *k)
 	return s;
 }
 
+void syslog_free(struct kernel *k)
+{
+	struct syslog *s = k->syslog;
+
+	if (!s)
+		return;
+	k->syslog = NULL;
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
 void syslog_printk(struct kernel *k, int level, const char *fmt, ...)
 {
 	struct syslog *s = syslog_get(k);
