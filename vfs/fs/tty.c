@@ -852,6 +852,46 @@ static ssize_t slave_read(struct file *f, const struct iovec *iov, int cnt,
 }
 
 /* Output processing into the master's queue; blocks when it is full. */
+/*
+ * Shared by the master and slave writes. write_wait: the output had no
+ * room (tty->lock held): EAGAIN for O_NONBLOCK, else queue the waiter on
+ * the first pass, else let readers see what was written so far and sleep.
+ * Returns 0 to retry or -errno to stop. write_finish: drop the lock and the
+ * waiter; a partial write returns its count, as n_tty_write().
+ */
+static int write_wait(struct tty *tty, struct file *f, struct task *t,
+		      struct waiter *w, bool *queued, size_t done)
+{
+	int r;
+
+	if (f->flags & O_NONBLOCK)
+		return -EAGAIN;
+	if (!*queued) {
+		waitq_add(&tty->wq, w);
+		*queued = true;
+		return 0;
+	}
+	pthread_mutex_unlock(&tty->lock);
+	if (done)
+		wake_all(tty);
+	pthread_mutex_lock(&tty->lock);
+	r = tty_block(tty, t, NULL);
+	return r < 0 ? r : 0;
+}
+
+static ssize_t write_finish(struct tty *tty, struct waiter *w, bool queued,
+			    size_t done, ssize_t ret)
+{
+	pthread_mutex_unlock(&tty->lock);
+	if (queued)
+		waitq_remove(&tty->wq, w);
+	if (done) {
+		wake_all(tty);
+		return (ssize_t)done;
+	}
+	return ret;
+}
+
 static ssize_t slave_write(struct file *f, const struct iovec *iov, int cnt,
 			   int64_t *off)
 {
@@ -886,33 +926,13 @@ static ssize_t slave_write(struct file *f, const struct iovec *iov, int cnt,
 			done++;
 			continue;
 		}
-		if (f->flags & O_NONBLOCK) {
-			ret = -EAGAIN;
-			break;
-		}
-		if (!queued) {
-			waitq_add(&tty->wq, &w);
-			queued = true;
-			continue;
-		}
-		pthread_mutex_unlock(&tty->lock);
-		if (done)
-			wake_all(tty);
-		pthread_mutex_lock(&tty->lock);
-		r = tty_block(tty, t, NULL);
+		r = write_wait(tty, f, t, &w, &queued, done);
 		if (r < 0) {
 			ret = r;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&tty->lock);
-	if (queued)
-		waitq_remove(&tty->wq, &w);
-	if (done) {
-		wake_all(tty);
-		return (ssize_t)done;
-	}
-	return ret;
+	return write_finish(tty, &w, queued, done, ret);
 }
 
 static uint32_t slave_poll(struct file *f, struct poll_table *pt)
@@ -1033,33 +1053,13 @@ static ssize_t master_write(struct file *f, const struct iovec *iov, int cnt,
 			}
 			continue;
 		}
-		if (f->flags & O_NONBLOCK) {
-			ret = -EAGAIN;
-			break;
-		}
-		if (!queued) {
-			waitq_add(&tty->wq, &w);
-			queued = true;
-			continue;
-		}
-		pthread_mutex_unlock(&tty->lock);
-		if (done)
-			wake_all(tty);
-		pthread_mutex_lock(&tty->lock);
-		r = tty_block(tty, t, NULL);
+		r = write_wait(tty, f, t, &w, &queued, done);
 		if (r < 0) {
 			ret = r;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&tty->lock);
-	if (queued)
-		waitq_remove(&tty->wq, &w);
-	if (done) {
-		wake_all(tty);
-		return (ssize_t)done;
-	}
-	return ret;
+	return write_finish(tty, &w, queued, done, ret);
 }
 
 static uint32_t master_poll(struct file *f, struct poll_table *pt)
