@@ -21,7 +21,7 @@ CFLAGS_ALL := -std=gnu11 $(OPT) $(SAN) $(WARN) -D_GNU_SOURCE -Iinclude -I$(BUILD
 	-fno-strict-aliasing -pthread $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS_ALL := $(SAN) -pthread $(EXTRA_LDFLAGS)
 
-SRC_DIRS := sentry sentry/kernel sentry/mm sentry/loader sentry/syscalls \
+SRC_DIRS := sentry sentry/kernel sentry/mm sentry/loader sentry/syscalls sentry/ipc \
 	platform-ptrace platform-kvm gofer vfs vfs/fs vfs/anon netstack runsc-compat
 LIB_SRCS := $(filter-out runsc-compat/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 ASM_SRCS := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.S))
