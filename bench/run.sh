@@ -1,5 +1,11 @@
 #!/usr/bin/env bash
-# bench/run.sh [--bin PATH_TO_cvisor] [--runs N] — benchmarks side by side.
+# bench/run.sh [--bin PATH_TO_cvisor] [--bench-dir DIR] [--runs N] [--only KEYS]
+#   — benchmarks side by side.
+# --bench-dir: where the *_bench programs are (default: bench/ next to --bin's
+#   cvisor when it exists, e.g. build-fsperf/bench for build-fsperf/cvisor, else
+#   build/bench). --only: comma-separated row keys to run (getpid, open_close,
+#   read4k, fork_exit_wait, pipe_rtt, pagefault, seqread, stat10k, startup,
+#   python, rss), e.g. --only seqread,stat10k,python for the file-system bars.
 #
 # Columns: native | cvisor-systrap | cvisor-ptrace | runsc-ptrace
 # Rows:    getpid, open+close, read 4KiB (ns/op), fork+exit+wait (us/iter), pipe 1-byte
@@ -22,15 +28,25 @@ top=$(cd "$here/.." && pwd)
 CVISOR=$top/bin/cvisor
 RUNS=20
 PY_RUNS=10
+BENCH=""
+ONLY=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--bin) CVISOR=$2; shift 2 ;;
+	--bench-dir) BENCH=$2; shift 2 ;;
 	--runs) RUNS=$2; shift 2 ;;
-	*) echo "usage: bench/run.sh [--bin PATH] [--runs N]" >&2; exit 2 ;;
+	--only) ONLY=",$2,"; shift 2 ;;
+	*) echo "usage: bench/run.sh [--bin PATH] [--bench-dir DIR] [--runs N] [--only KEYS]" >&2; exit 2 ;;
 	esac
 done
 case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
-BENCH=$top/build/bench
+if [ -z "$BENCH" ]; then
+	BENCH=$top/build/bench
+	[ -d "$(dirname "$CVISOR")/bench" ] && BENCH=$(dirname "$CVISOR")/bench
+fi
+case "$BENCH" in /*) ;; *) BENCH="$(pwd)/$BENCH" ;; esac
+# want KEY: is the row selected by --only (all rows without it)?
+want() { [ -z "$ONLY" ] || [[ "$ONLY" == *",$1,"* ]]; }
 T=${BENCH_TIMEOUT:-120}
 # The sandbox's /tmp is a private tmpfs: a checkout under the host's /tmp is
 # invisible inside, so run copies of the benchmark programs from /var/tmp.
@@ -50,8 +66,8 @@ trap 'rm -rf "$RUNSC_ROOT" "$DATA" ${STAGE:+"$STAGE"}' EXIT
 
 # ---- data on the host: a 256 MiB file, a tree of 100 dirs x 100 empty files ------------
 BIGFILE=$DATA/seq256m TREE=$DATA/tree
-dd if=/dev/zero of="$BIGFILE" bs=1M count=256 status=none 2>/dev/null || rm -f "$BIGFILE"
-mkdir -p "$TREE" && for d in $(seq -w 0 99); do
+want seqread && { dd if=/dev/zero of="$BIGFILE" bs=1M count=256 status=none 2>/dev/null || rm -f "$BIGFILE"; }
+want stat10k && mkdir -p "$TREE" && for d in $(seq -w 0 99); do
 	if ! { mkdir "$TREE/d$d" && (cd "$TREE/d$d" && touch f{00..99}); }; then
 		rm -rf "$TREE"
 		break
@@ -85,6 +101,7 @@ for col in "${COLS[@]}"; do
 	fi
 	for b in "${BENCHES[@]}"; do
 		IFS=: read -r key name args <<<"$b"
+		want "$key" || continue
 		prog=$BENCH/$name
 		if [ ! -x "$prog" ]; then R["$key|$col"]=n/a; continue; fi
 		case "$name" in # the data they read must exist
@@ -123,8 +140,10 @@ PYCODE='import json, email, http.client'
 for col in "${COLS[@]}"; do
 	prefix "$col" || continue
 	case "$col" in runsc-*) cmd=(/bin/true) ;; *) cmd=(/bin/busybox true) ;; esac
-	R["startup|$col"]=$(wall_median_ms "$RUNS" "${cmd[@]}")
-	if [ -x "$PYTHON" ]; then
+	want startup && R["startup|$col"]=$(wall_median_ms "$RUNS" "${cmd[@]}")
+	if ! want python; then
+		:
+	elif [ -x "$PYTHON" ]; then
 		wall_median_ms 1 "$PYTHON" -c "$PYCODE" >/dev/null # untimed: warm the host page cache
 		R["python|$col"]=$(wall_median_ms "$PY_RUNS" "$PYTHON" -c "$PYCODE")
 	else
@@ -161,6 +180,7 @@ tree_kb() { # PID -> summed Pss (or VmRSS) in KiB over the tree
 	echo $sum
 }
 for col in "${COLS[@]}"; do
+	want rss || break
 	prefix "$col" || continue
 	case "$col" in runsc-*) cmd=(/bin/sleep 1) ;; *) cmd=(/bin/busybox sleep 1) ;; esac
 	timeout -k 5 "$T" "${PREFIX[@]}" "${cmd[@]}" >/dev/null 2>&1 </dev/null &

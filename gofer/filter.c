@@ -69,15 +69,22 @@ int gofer_filter_install(bool readonly)
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	if (r < 0)
 		return r;
-	/* openat: walks (O_PATH) and reopens. Never O_CREAT or O_TMPFILE;
-	 * on a read-only root, no write access either. */
+	/* openat: walks (O_PATH) and reopens; never O_TMPFILE. With only
+	 * read-only roots, no O_CREAT and no write access either; with a
+	 * writable one (a rw bind mount), O_CREAT for CREATE (O_EXCL, one
+	 * component) plus mkdirat (MKDIR) and unlinkat (UNLINK). */
 	{
 		/* glibc's __O_TMPFILE includes O_DIRECTORY: use the bare
 		 * kernel bit, or directory reopens would be refused. */
-		uint64_t deny = O_CREAT | 020000000;
+		uint64_t deny = 020000000;
 
 		if (readonly)
-			deny |= O_WRONLY | O_RDWR | O_TRUNC | O_APPEND;
+			deny |= O_CREAT | O_WRONLY | O_RDWR | O_TRUNC | O_APPEND;
+		else if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+					       SCMP_SYS(mkdirat), 0)) < 0 ||
+			 (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+					       SCMP_SYS(unlinkat), 0)) < 0)
+			return r;
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, deny, 0));
 		if (r < 0)

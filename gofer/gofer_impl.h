@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cvisor/gofer.h"
+
 /* Serve on sock. rootfd: O_PATH directory fd of the root (handle 0);
  * procfd: O_PATH fd of this process's /proc/self/fd, used to reopen
  * handles with real open flags. Takes ownership of all three fds. */
@@ -34,6 +36,9 @@ void gofer_server_free(struct gofer_server *s);
 
 /* Serve s on sock until the peer hangs up; frees s and closes sock. */
 int gofer_server_serve(struct gofer_server *s, int sock);
+/* Serve n servers, s[i] on socks[i], from one poll loop until every peer
+ * has hung up; frees them all and closes the sockets. */
+int gofer_server_serve_many(struct gofer_server **s, int *socks, int n);
 
 /* Batch READDIR_PLUS stats through io_uring (IORING_OP_STATX) instead of
  * a statx() loop. The ring is created disabled, restricted to
@@ -42,7 +47,8 @@ int gofer_server_serve(struct gofer_server *s, int sock);
  * one more fd (the ring). Returns 0 or -errno (then the loop is used). */
 int gofer_server_enable_uring(struct gofer_server *s);
 
-/* Install the gofer's seccomp allowlist (the last step before serving). */
+/* Install the gofer's seccomp allowlist (the last step before serving).
+ * readonly: every root is read-only (no creating or writing calls). */
 int gofer_filter_install(bool readonly);
 
 /* The pid-namespace reaper's filter: wait4 and exit only. */

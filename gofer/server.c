@@ -185,6 +185,57 @@ static int do_walk(struct gofer_server *s, int fd, const char *name, size_t len)
 	return 0;
 }
 
+/* CREATE/MKDIR: make one checked component in the directory handle fd
+ * (O_EXCL|O_NOFOLLOW: never through an existing name or symlink), then
+ * walk it like WALK. The mode is the sentry's (umask applied there; the
+ * gofer's own umask is 0). */
+static int do_make(struct gofer_server *s, int fd, const char *name,
+		   size_t len, uint64_t mode, bool dir)
+{
+	char buf[GOFER_NAME_MAX + 1];
+	int r, nfd;
+
+	if (s->readonly)
+		return -EROFS;
+	r = check_name(name, len);
+	if (r < 0)
+		return r;
+	if (mode & ~07777ULL)
+		return -EINVAL;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	if (dir) {
+		if (mkdirat(fd, buf, (mode_t)mode) < 0)
+			return -errno;
+	} else {
+		nfd = openat(fd, buf, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY |
+			     O_CLOEXEC | O_NOCTTY, (mode_t)mode);
+		if (nfd < 0)
+			return -errno;
+		close(nfd);
+	}
+	return do_walk(s, fd, name, len);
+}
+
+/* UNLINK: unlinkat() of one checked component of the directory handle. */
+static int do_unlink(struct gofer_server *s, int fd, const char *name,
+		     size_t len, uint64_t arg)
+{
+	char buf[GOFER_NAME_MAX + 1];
+	int r;
+
+	if (s->readonly)
+		return -EROFS;
+	if (arg & ~(uint64_t)AT_REMOVEDIR)
+		return -EINVAL;
+	r = check_name(name, len);
+	if (r < 0)
+		return r;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	return unlinkat(fd, buf, (int)arg) < 0 ? -errno : 0;
+}
+
 /* Reopen handle fd with real flags through /proc/self/fd: the magic link
  * names exactly the handle's file, no path walk is involved. (This is why
  * O_NOFOLLOW cannot be added here: it would refuse the magic link itself;
@@ -501,7 +552,9 @@ static int dispatch(struct gofer_server *s, size_t len, int *outfd)
 		return -EINVAL;
 	if (req->namelen != len - REQ_HDR)
 		return -EINVAL;
-	if (req->namelen && req->op != GOFER_OP_WALK)
+	if (req->namelen && req->op != GOFER_OP_WALK &&
+	    req->op != GOFER_OP_CREATE && req->op != GOFER_OP_MKDIR &&
+	    req->op != GOFER_OP_UNLINK)
 		return -EINVAL;
 	fd = handle_fd(s, req->handle);
 
@@ -545,6 +598,20 @@ static int dispatch(struct gofer_server *s, size_t len, int *outfd)
 		/* READDIR plus a no-follow statx of each listed name relative
 		 * to the reopened directory; no handles made, output bounded. */
 		return fd < 0 ? fd : do_readdir_plus(s, fd, req->arg);
+	case GOFER_OP_CREATE:
+		/* EROFS on a read-only root; one checked component created
+		 * O_EXCL|O_NOFOLLOW in a held directory, then walked. */
+		return fd < 0 ? fd : do_make(s, fd, req->name, req->namelen,
+					     req->arg, false);
+	case GOFER_OP_MKDIR:
+		/* As CREATE, with mkdirat() (never follows a final link). */
+		return fd < 0 ? fd : do_make(s, fd, req->name, req->namelen,
+					     req->arg, true);
+	case GOFER_OP_UNLINK:
+		/* unlinkat() of one checked component of a held directory:
+		 * removes a name, never follows one. */
+		return fd < 0 ? fd : do_unlink(s, fd, req->name, req->namelen,
+					       req->arg);
 	}
 	return -EINVAL; /* unknown op */
 }
@@ -722,33 +789,81 @@ int gofer_serve_fds(int sock, int rootfd, int procfd, bool readonly)
 	return gofer_server_serve(s, sock);
 }
 
+/* One request and its reply: 1 served, 0 the peer hung up, -errno. */
+static int serve_one(struct gofer_server *s, int sock)
+{
+	ssize_t n;
+	int fd, r;
+
+	do
+		n = recv(sock, s->in, sizeof(*s->in), MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0 && peer_gone(sock))
+		return 0;
+	handle_request(s, (size_t)n, &fd);
+	r = send_reply(sock, s, fd);
+	if (fd >= 0)
+		close(fd);
+	if (r == -EPIPE || r == -ECONNRESET)
+		return 0;
+	return r < 0 ? r : 1;
+}
+
 int gofer_server_serve(struct gofer_server *s, int sock)
 {
-	int r = 0;
+	int r;
 
-	for (;;) {
-		ssize_t n = recv(sock, s->in, sizeof(*s->in), MSG_TRUNC);
-		int fd;
+	while ((r = serve_one(s, sock)) > 0)
+		;
+	gofer_server_free(s);
+	close(sock);
+	return r;
+}
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
+int gofer_server_serve_many(struct gofer_server **s, int *socks, int n)
+{
+	struct pollfd pfd[GOFER_MAX_ROOTS];
+	int live = n, r = 0;
+
+	if (n > GOFER_MAX_ROOTS)
+		return -EINVAL;
+	while (live > 0) {
+		for (int i = 0; i < n; i++) {
+			pfd[i].fd = s[i] ? socks[i] : -1;
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
+		if (poll(pfd, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			r = -errno;
 			break;
 		}
-		if (n == 0 && peer_gone(sock))
-			break;
-		handle_request(s, (size_t)n, &fd);
-		r = send_reply(sock, s, fd);
-		if (fd >= 0)
-			close(fd);
-		if (r == -EPIPE || r == -ECONNRESET) {
-			r = 0;
-			break;
+		for (int i = 0; i < n; i++) {
+			int one;
+
+			if (!s[i] || !pfd[i].revents)
+				continue;
+			one = (pfd[i].revents & POLLIN) ? serve_one(s[i], socks[i])
+							 : 0;
+			if (one > 0)
+				continue;
+			/* Hung up (or broken): that root is done. */
+			gofer_server_free(s[i]);
+			s[i] = NULL;
+			close(socks[i]);
+			live--;
+			if (one < 0)
+				r = one;
 		}
 	}
-	gofer_server_free(s);
-	close(sock);
+	for (int i = 0; i < n; i++)
+		if (s[i]) {
+			gofer_server_free(s[i]);
+			close(socks[i]);
+		}
 	return r;
 }
 

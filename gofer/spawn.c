@@ -8,11 +8,13 @@
  * pid 1 of its pid namespace while its parent waits as a confined reaper;
  * the root directory cloned onto a mount of its own (recursively read-only
  * when asked) and made the process root with pivot_root(".", "."), the old
- * root detached. The server keeps exactly three fds (the socket, the root,
- * /proc/self/fd of the host proc opened before the pivot so handles can be
- * reopened) plus its io_uring (restricted to STATX), drops capabilities to
- * what brokering needs, sets no_new_privs, installs its seccomp filter
- * last, then serves until the sentry hangs up.
+ * root detached. Bind-mount sources (gofer_spawn_roots) are opened before
+ * the pivot as detached clones of their host mounts. The server keeps the
+ * socket and root fd of each root, /proc/self/fd of the host proc opened
+ * before the pivot so handles can be reopened (one dup per root's server),
+ * and its io_uring (restricted to STATX); it drops capabilities to what
+ * brokering needs, sets no_new_privs, installs its seccomp filter last,
+ * then serves until the sentry hangs up on every socket.
  *
  * No locks, no shared state: the parent must be single threaded.
  */
@@ -29,6 +31,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,27 +90,59 @@ static int drop_caps(bool readonly)
 	return r;
 }
 
-/* Close every fd except the three we keep. */
-static void close_others(int a, int b, int c)
+/* Close every fd except the n in keep (sorted here). */
+static void close_others(int *keep, int n)
 {
-	int keep[3] = { a, b, c };
 	unsigned int lo = 0;
 
-	/* sort three */
-	for (int i = 0; i < 3; i++)
-		for (int j = i + 1; j < 3; j++)
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
 			if (keep[j] < keep[i]) {
 				int t = keep[i];
 
 				keep[i] = keep[j];
 				keep[j] = t;
 			}
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < n; i++) {
 		if ((unsigned int)keep[i] > lo)
 			syscall(SYS_close_range, lo, keep[i] - 1, 0);
 		lo = keep[i] + 1;
 	}
 	syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+/*
+ * A bind-mount source, opened before pivot_root: a detached clone of the
+ * directory's mount (open_tree OPEN_TREE_CLONE, not recursive: its
+ * submounts are not served), read-only on the host when asked. The fd is
+ * O_PATH on the clone's root: handle 0 of that root's server. Without
+ * open_tree, a plain O_PATH fd (the server still refuses writes).
+ */
+static int open_extra_root(const char *path, bool readonly)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	struct stat st;
+	int fd;
+
+	fd = (int)syscall(SYS_open_tree, AT_FDCWD, path,
+			  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (fd >= 0 && readonly &&
+	    syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE,
+		    &attr, sizeof(attr)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	if (fd < 0)
+		fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		close(fd);
+		return -ENOTDIR;
+	}
+	return fd;
 }
 
 /*
@@ -152,9 +187,19 @@ static int attach_root(const char *root, bool readonly)
 	return chdir(root) < 0 ? -errno : 0;
 }
 
-static int child_setup(const char *root, bool readonly, int sock,
-		       int *rootfd, int *procfd)
+static bool all_readonly(const struct gofer_root *roots, int n)
 {
+	for (int i = 0; i < n; i++)
+		if (!roots[i].readonly)
+			return false;
+	return true;
+}
+
+/* socks[i]: the gofer's end for roots[i]; fds[i] gets its root fd. */
+static int child_setup(const struct gofer_root *roots, int n, int *socks,
+		       int *fds, int *procfd)
+{
+	int keep[2 * GOFER_MAX_ROOTS + 1];
 	struct rlimit rl;
 	int r;
 
@@ -168,6 +213,8 @@ static int child_setup(const char *root, bool readonly, int sock,
 	(void)unshare(CLONE_NEWIPC);
 	(void)unshare(CLONE_NEWUTS);
 	(void)unshare(CLONE_NEWNET);
+	/* Modes of created files are the sentry's (its umask applied). */
+	umask(0);
 
 	/* Nothing we do may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -175,7 +222,13 @@ static int child_setup(const char *root, bool readonly, int sock,
 	*procfd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (*procfd < 0)
 		return -errno;
-	r = attach_root(root, readonly);
+	/* Bind-mount sources: host paths, so before the pivot. */
+	for (int i = 1; i < n; i++) {
+		fds[i] = open_extra_root(roots[i].path, roots[i].readonly);
+		if (fds[i] < 0)
+			return fds[i];
+	}
+	r = attach_root(roots[0].path, roots[0].readonly);
 	if (r < 0)
 		return r;
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
@@ -185,17 +238,22 @@ static int child_setup(const char *root, bool readonly, int sock,
 		return -errno;
 	if (chdir("/") < 0)
 		return -errno;
-	*rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (*rootfd < 0)
+	fds[0] = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fds[0] < 0)
 		return -errno;
-	close_others(sock, *rootfd, *procfd);
+	for (int i = 0; i < n; i++) {
+		keep[2 * i] = socks[i];
+		keep[2 * i + 1] = fds[i];
+	}
+	keep[2 * n] = *procfd;
+	close_others(keep, 2 * n + 1);
 
 	/* One handle per walked file: allow as many as the host does. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	return drop_caps(readonly);
+	return drop_caps(all_readonly(roots, n));
 }
 
 static __attribute__((noreturn)) void child_fail(int syncfd, int32_t status)
@@ -229,14 +287,16 @@ static __attribute__((noreturn)) void reaper(pid_t server)
 
 /* The forked child: own pid namespace (when permitted) with the server as
  * its pid 1 — it cannot see or signal any host process, and when it exits
- * the kernel kills anything left in it — then setup, ring, filter, serve. */
-static __attribute__((noreturn)) void gofer_child(const char *root,
-						  bool readonly, int sock,
+ * the kernel kills anything left in it — then setup, ring, filter, serve.
+ * One server (handle table) per root, all in this one process. */
+static __attribute__((noreturn)) void gofer_child(const struct gofer_root *roots,
+						  int n, int *socks,
 						  int syncfd)
 {
 	const char *uring = getenv("CVISOR_GOFER_URING");
-	struct gofer_server *s;
-	int rootfd = -1, procfd = -1;
+	struct gofer_server *s[GOFER_MAX_ROOTS];
+	int fds[GOFER_MAX_ROOTS];
+	int procfd = -1;
 	int r;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
@@ -249,67 +309,107 @@ static __attribute__((noreturn)) void gofer_child(const char *root,
 		if (server > 0)
 			reaper(server);
 	}
-	r = child_setup(root, readonly, sock, &rootfd, &procfd);
+	for (int i = 0; i < n; i++)
+		fds[i] = -1;
+	r = child_setup(roots, n, socks, fds, &procfd);
 	/* close_others() closed syncfd on success: report failure only; on
 	 * success the pipe's EOF is the "ready". */
 	if (r < 0)
 		child_fail(syncfd, r);
-	r = gofer_server_new(rootfd, procfd, readonly, &s);
-	if (r < 0)
-		_exit(1);
-	/* io_uring for READDIR_PLUS stats unless CVISOR_GOFER_URING=0 (to
-	 * measure the plain loop); the loop is the fallback anyway. */
+	for (int i = 0; i < n; i++) {
+		/* Each server owns a procfd of its own. */
+		int pfd = i + 1 < n ? fcntl(procfd, F_DUPFD_CLOEXEC, 3) : procfd;
+
+		if (pfd < 0)
+			_exit(1);
+		r = gofer_server_new(fds[i], pfd, roots[i].readonly, &s[i]);
+		if (r < 0)
+			_exit(1);
+	}
+	/* io_uring for READDIR_PLUS stats of the root unless
+	 * CVISOR_GOFER_URING=0 (to measure the plain loop); the loop is the
+	 * fallback anyway, and serves the bind mounts. */
 	if (!uring || strcmp(uring, "0"))
-		(void)gofer_server_enable_uring(s);
-	if (gofer_filter_install(readonly) < 0)
+		(void)gofer_server_enable_uring(s[0]);
+	if (gofer_filter_install(all_readonly(roots, n)) < 0)
 		_exit(126);
-	r = gofer_server_serve(s, sock);
+	if (n == 1)
+		r = gofer_server_serve(s[0], socks[0]);
+	else
+		r = gofer_server_serve_many(s, socks, n);
 	_exit(r < 0 ? 1 : 0);
 }
 
-int gofer_spawn(const char *root, bool readonly, int *sock, pid_t *pid)
+int gofer_spawn_roots(struct gofer_root *roots, int n, pid_t *pid)
 {
-	int sv[2], sync[2];
+	int sv[GOFER_MAX_ROOTS][2], child_socks[GOFER_MAX_ROOTS], sync[2];
 	int32_t status = 0;
 	pid_t child;
-	ssize_t n;
+	ssize_t n_read;
+	int made = 0, r = 0;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	if (pipe2(sync, O_CLOEXEC) < 0) {
-		int r = -errno;
-
-		close(sv[0]);
-		close(sv[1]);
+	if (n < 1 || n > GOFER_MAX_ROOTS)
+		return -EINVAL;
+	for (; made < n; made++)
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+			       sv[made]) < 0) {
+			r = -errno;
+			break;
+		}
+	if (r == 0 && pipe2(sync, O_CLOEXEC) < 0)
+		r = -errno;
+	if (r < 0) {
+		for (int i = 0; i < made; i++) {
+			close(sv[i][0]);
+			close(sv[i][1]);
+		}
 		return r;
 	}
 	child = fork();
 	if (child < 0) {
-		int r = -errno;
-
-		close(sv[0]);
-		close(sv[1]);
+		r = -errno;
+		for (int i = 0; i < n; i++) {
+			close(sv[i][0]);
+			close(sv[i][1]);
+		}
 		close(sync[0]);
 		close(sync[1]);
 		return r;
 	}
 	if (child == 0) {
-		close(sv[0]);
+		for (int i = 0; i < n; i++) {
+			close(sv[i][0]);
+			child_socks[i] = sv[i][1];
+		}
 		close(sync[0]);
-		gofer_child(root, readonly, sv[1], sync[1]);
+		gofer_child(roots, n, child_socks, sync[1]);
 	}
-	close(sv[1]);
+	for (int i = 0; i < n; i++)
+		close(sv[i][1]);
 	close(sync[1]);
 	do
-		n = read(sync[0], &status, sizeof(status));
-	while (n < 0 && errno == EINTR);
+		n_read = read(sync[0], &status, sizeof(status));
+	while (n_read < 0 && errno == EINTR);
 	close(sync[0]);
-	if (n == (ssize_t)sizeof(status) && status < 0) {
+	if (n_read == (ssize_t)sizeof(status) && status < 0) {
 		waitpid(child, NULL, 0);
-		close(sv[0]);
+		for (int i = 0; i < n; i++)
+			close(sv[i][0]);
 		return status;
 	}
-	*sock = sv[0];
+	for (int i = 0; i < n; i++)
+		roots[i].sock = sv[i][0];
 	*pid = child;
 	return 0;
+}
+
+int gofer_spawn(const char *root, bool readonly, int *sock, pid_t *pid)
+{
+	struct gofer_root r = { .path = root, .readonly = readonly,
+				.sock = -1 };
+	int err = gofer_spawn_roots(&r, 1, pid);
+
+	if (err == 0)
+		*sock = r.sock;
+	return err;
 }

@@ -71,6 +71,7 @@
 #define ST_CMD 2
 #define ST_CMD_DONE 3
 #define ST_RESUME 4
+#define ST_UT_REFRAME 5	/* sentry -> trampoline: trap with a full frame */
 
 /* sysmsg header offsets (checked against the C struct below). */
 #define HDR_STATE 0
@@ -88,6 +89,51 @@
 #define HDR_SET_GS 124
 #define HDR_SPIN_CYCLES 128
 #define HDR_TID 136	/* CLONE_CHILD_SETTID/CLEARTID word of the thread */
+/* Syscall patching ("usertrap", see systrap.c). A stop published with
+ * signo 0 comes from the trampoline: the registers are in HDR_UT_GREGS. */
+#define HDR_UT_REASON 144 /* UT_SYSCALL or UT_IRQ */
+#define HDR_UT_IRQ 148	  /* set by the handler: interrupt signal seen in
+			     the trampoline */
+#define HDR_UT_MAGIC 152  /* UT_MAGIC: %gs points at this slot */
+#define HDR_UT_STACK 160  /* top of the trampoline's stack (slot +
+			     SYSMSG_HDR_SIZE: the end of the header page) */
+#define HDR_UT_GREGS 256  /* greg_t[UT_NGREGS] in ucontext order */
+#define UT_NGREGS 18	  /* REG_R8 .. REG_EFL */
+#define UT_SYSCALL 1
+#define UT_IRQ 2
+#define UT_MAGIC 0x70617475 /* < 2^31: checked with lea -UT_MAGIC */
+/* ucontext order (sys/ucontext.h REG_*), times 8 */
+#define G_R8 0
+#define G_R9 8
+#define G_R10 16
+#define G_R11 24
+#define G_R12 32
+#define G_R13 40
+#define G_R14 48
+#define G_R15 56
+#define G_RDI 64
+#define G_RSI 72
+#define G_RBP 80
+#define G_RBX 88
+#define G_RDX 96
+#define G_RAX 104
+#define G_RCX 112
+#define G_RSP 120
+#define G_RIP 128
+#define G_EFL 136
+
+/* The trampoline table: a reserved VMA of every patched address space
+ * (mm_text_reserve), so fork copies it with the patched code. Below 2 GiB
+ * for `jmp *ABS32`, and in [0x60000, 0x70000) so byte 2 of the
+ * displacement is 0x06, an invalid opcode in 64-bit mode: a thread that
+ * executed the old `mov` before the patch and then fetches the old
+ * syscall insn's place gets SIGILL there, which the platform restarts at
+ * the site. Entry 0: the trampoline's address, then the next free entry
+ * (so a forked copy goes on allocating where the parent stopped). */
+#define UT_TABLE 0x60000
+#define UT_TABLE_SIZE 0x10000
+#define UT_ENTRY_SIZE 32
+#define UT_ENTRIES (UT_TABLE_SIZE / UT_ENTRY_SIZE)
 
 /* Kernel struct ucontext (x86-64) offsets the stub rewrites before
  * rt_sigreturn: uc_stack {ss_sp, ss_flags, ss_size}, uc_sigmask. */
@@ -95,6 +141,8 @@
 #define UC_SS_FLAGS 24
 #define UC_SS_SIZE 32
 #define UC_SIGMASK 296
+#define UC_RSP 160	/* uc_mcontext.gregs[REG_RSP] */
+#define UC_RIP 168	/* uc_mcontext.gregs[REG_RIP] */
 
 /* Host signal that ctx_interrupt() sends to a stub thread. The workload
  * never sends host signals (it has no syscalls), so any SIGUSR1 comes
@@ -129,6 +177,13 @@ struct sysmsg_hdr {
 	uint32_t tid;	      /* set by the kernel at clone, cleared (and
 				 futex-woken) when the thread has exited */
 	uint32_t pad1;
+	uint32_t ut_reason;
+	uint32_t ut_irq;
+	uint32_t ut_magic;
+	uint32_t pad2;
+	uint64_t ut_stack;
+	uint64_t pad3[11];
+	uint64_t ut_gregs[UT_NGREGS];
 };
 
 _Static_assert(offsetof(struct sysmsg_hdr, state) == HDR_STATE, "hdr");
@@ -146,18 +201,34 @@ _Static_assert(offsetof(struct sysmsg_hdr, set_fs) == HDR_SET_FS, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, set_gs) == HDR_SET_GS, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, spin_cycles) == HDR_SPIN_CYCLES, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, tid) == HDR_TID, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, ut_reason) == HDR_UT_REASON, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, ut_irq) == HDR_UT_IRQ, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, ut_magic) == HDR_UT_MAGIC, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, ut_stack) == HDR_UT_STACK, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, ut_gregs) == HDR_UT_GREGS, "hdr");
 
 #include <ucontext.h>
 _Static_assert(offsetof(ucontext_t, uc_stack.ss_sp) == UC_SS_SP, "uc");
 _Static_assert(offsetof(ucontext_t, uc_stack.ss_flags) == UC_SS_FLAGS, "uc");
 _Static_assert(offsetof(ucontext_t, uc_stack.ss_size) == UC_SS_SIZE, "uc");
 _Static_assert(offsetof(ucontext_t, uc_sigmask) == UC_SIGMASK, "uc");
+_Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_RSP]) == UC_RSP, "uc");
+_Static_assert(offsetof(ucontext_t, uc_mcontext.gregs[REG_RIP]) == UC_RIP, "uc");
+_Static_assert(REG_R8 * 8 == G_R8 && REG_R11 * 8 == G_R11 &&
+	       REG_R15 * 8 == G_R15 && REG_RDI * 8 == G_RDI &&
+	       REG_RBX * 8 == G_RBX && REG_RAX * 8 == G_RAX &&
+	       REG_RCX * 8 == G_RCX && REG_RSP * 8 == G_RSP &&
+	       REG_RIP * 8 == G_RIP && REG_EFL * 8 == G_EFL &&
+	       REG_EFL + 1 == UT_NGREGS, "greg order");
 
 /* Symbols of stub.S (addresses in the sentry image; only offsets from
  * stub_start mean anything in a stub). */
 extern const char stub_start[], stub_end[];
 extern const char stub_entry[], stub_syscall_int3[], stub_handler[],
 	stub_restorer[], stub_clone_int3[], stub_clone_int3_ret[];
+/* The syscall trampoline (systrap syscall patching). */
+extern const char stub_ut_entry[], stub_ut_nogs[], stub_ut_reframe[],
+	stub_ut_end[];
 
 static inline uint64_t stub_addr(const char *sym)
 {

@@ -17,11 +17,14 @@
 #include "internal.h"
 
 #define SYS(nr) mov $nr, %eax; syscall
+/* Address of a stub symbol in the stub process (stage 2 and later). */
+#define STUB_ADDR(sym) (STUB_CODE + ((sym) - stub_start))
 
 	.text
 	.p2align 12
 	.globl stub_start, stub_end, stub_entry, stub_syscall_int3
 	.globl stub_handler, stub_restorer, stub_clone_int3, stub_clone_int3_ret
+	.globl stub_ut_entry, stub_ut_nogs, stub_ut_reframe, stub_ut_end
 stub_start:
 
 /*
@@ -149,6 +152,43 @@ stub_handler:
 	mov	%rdx, %r15		/* kernel-provided: trusted */
 	mov	%rsp, %rbx
 	and	$~(SYSMSG_SLOT_SIZE - 1), %rbx
+	/* The interrupt signal can arrive while this thread runs the
+	 * syscall trampoline (below: its code, or its stack in our header
+	 * page, also inside .Lwait_state) and must then not touch the
+	 * hand-off: note it for the trampoline and return. In the
+	 * trampoline's tail (registers half restored) restart the tail,
+	 * which reloads everything from the slot. */
+	cmp	$STUB_INTERRUPT_SIG, %edi
+	jne	.Lnot_ut
+	mov	UC_RIP(%r15), %rax
+	movabs	$STUB_ADDR(stub_ut_entry), %rcx
+	cmp	%rcx, %rax
+	jb	1f
+	movabs	$STUB_ADDR(stub_ut_end), %rcx
+	cmp	%rcx, %rax
+	jb	.Lin_ut
+1:	mov	UC_RSP(%r15), %rax
+	cmp	%rbx, %rax
+	jb	.Lnot_ut
+	lea	SYSMSG_HDR_SIZE(%rbx), %rcx
+	cmp	%rcx, %rax
+	ja	.Lnot_ut
+.Lin_ut:
+	movl	$1, HDR_UT_IRQ(%rbx)
+	mov	UC_RIP(%r15), %rax
+	movabs	$STUB_ADDR(.Lut_tail), %rcx
+	cmp	%rcx, %rax
+	jb	2f
+	movabs	$STUB_ADDR(.Lut_tail_end), %rcx
+	cmp	%rcx, %rax
+	jae	2f
+	movabs	$STUB_ADDR(.Lut_tail), %rcx
+	mov	%rcx, UC_RIP(%r15)
+	mov	HDR_UT_STACK(%rbx), %rax
+	mov	%rax, UC_RSP(%r15)
+2:	ret				/* to stub_restorer */
+
+.Lnot_ut:
 	mov	%rdi, HDR_SIGNO(%rbx)
 	mov	%rsi, HDR_INFO(%rbx)
 	mov	%rdx, HDR_UC(%rbx)
@@ -157,7 +197,15 @@ stub_handler:
 	mov	$ST_TRAPPED, %eax
 	xchg	%eax, HDR_STATE(%rbx)
 	call	.Lwake_sentry
+	call	.Lwait_state
+	jmp	.Lresume
 
+/*
+ * Wait for the sentry (%rbx = slot): serve commands, return when the
+ * state is RESUME or UT_REFRAME (in %eax). Clobbers everything but %rbx,
+ * %r15 and %rsp.
+ */
+.Lwait_state:
 .Lwait:
 	rdtsc
 	shl	$32, %rdx
@@ -169,7 +217,9 @@ stub_handler:
 	cmp	$ST_CMD, %eax
 	je	.Lcmd
 	cmp	$ST_RESUME, %eax
-	je	.Lresume
+	je	.Lwait_done
+	cmp	$ST_UT_REFRAME, %eax
+	je	.Lwait_done
 	pause
 	rdtsc
 	shl	$32, %rdx
@@ -177,21 +227,24 @@ stub_handler:
 	cmp	%r12, %rax
 	jb	.Lspin
 
-	/* Bounded spin over: announce we sleep, re-check, FUTEX_WAIT. */
+	/* Bounded spin over: announce we sleep, re-check, FUTEX_WAIT while
+	 * the state is still one we published. */
 	mov	$1, %eax
 	xchg	%eax, HDR_STUB_SLEEP(%rbx)
 	mov	HDR_STATE(%rbx), %edx
-	cmp	$ST_CMD, %edx
-	je	.Lwoke
-	cmp	$ST_RESUME, %edx
-	je	.Lwoke
-	lea	HDR_STATE(%rbx), %rdi
+	cmp	$ST_TRAPPED, %edx
+	je	1f
+	cmp	$ST_CMD_DONE, %edx
+	jne	.Lwoke
+1:	lea	HDR_STATE(%rbx), %rdi
 	xor	%esi, %esi		/* FUTEX_WAIT (shared: another mm) */
 	xor	%r10d, %r10d
 	SYS(__NR_futex)
 .Lwoke:
 	movl	$0, HDR_STUB_SLEEP(%rbx)
 	jmp	.Lwait
+.Lwait_done:
+	ret
 
 .Lcmd:
 	mov	HDR_CMD_NR(%rbx), %rax
@@ -300,6 +353,106 @@ stub_handler:
 stub_restorer:
 	SYS(__NR_rt_sigreturn)
 	ud2
+
+/*
+ * The syscall trampoline. A patched site `jmp *ENTRY` (ENTRY in the
+ * trampoline table, UT_TABLE) lands in the site's table entry, which does
+ * `mov $nr, %eax; movabs $site+7, %rcx; jmp *UT_TABLE` and so comes here
+ * with the workload's registers but rax (the nr, as the replaced `mov`
+ * left it) and rcx (the return address; the syscall insn clobbers rcx and
+ * r11). The workload's stack is never touched (red zone).
+ *
+ * %gs is this thread's slot (systrap.c sets it while the workload has no
+ * GS base of its own). It is checked first without changing the flags: if
+ * the load faults (SIGSEGV at stub_ut_entry) or finds no UT_MAGIC (SIGILL
+ * at stub_ut_nogs), the platform turns the fault into the syscall, from
+ * rax and rcx. Otherwise the registers go to HDR_UT_GREGS, as the kernel's
+ * syscall entry would see them (rcx = rip = return address, r11 = rflags),
+ * the sentry is told with signo 0 and we wait like the signal handler.
+ * RESUME: the sentry wrote the state to return to into HDR_UT_GREGS (the
+ * general registers, rip and the flags it may set); the tail loads it.
+ * UT_REFRAME: the sentry needs more (FP state, fs/gs base, other flags):
+ * trap (SIGILL at stub_ut_reframe) so the handler parks on a full signal
+ * frame, and carry on there.
+ */
+	.p2align 4
+stub_ut_entry:
+	mov	%gs:HDR_UT_MAGIC, %r11d
+	lea	-UT_MAGIC(%r11), %r11
+	xchg	%r11, %rcx
+	jrcxz	1f
+	mov	%r11, %rcx
+stub_ut_nogs:
+	ud2
+1:	mov	%r11, %gs:HDR_UT_GREGS+G_RIP
+	mov	%r11, %gs:HDR_UT_GREGS+G_RCX
+	mov	%rsp, %gs:HDR_UT_GREGS+G_RSP
+	mov	%gs:HDR_UT_STACK, %rsp
+	pushfq
+	pop	%r11
+	mov	%r11, %gs:HDR_UT_GREGS+G_EFL
+	mov	%r11, %gs:HDR_UT_GREGS+G_R11
+	mov	%rax, %gs:HDR_UT_GREGS+G_RAX
+	mov	%rbx, %gs:HDR_UT_GREGS+G_RBX
+	mov	%rdx, %gs:HDR_UT_GREGS+G_RDX
+	mov	%rsi, %gs:HDR_UT_GREGS+G_RSI
+	mov	%rdi, %gs:HDR_UT_GREGS+G_RDI
+	mov	%rbp, %gs:HDR_UT_GREGS+G_RBP
+	mov	%r8, %gs:HDR_UT_GREGS+G_R8
+	mov	%r9, %gs:HDR_UT_GREGS+G_R9
+	mov	%r10, %gs:HDR_UT_GREGS+G_R10
+	mov	%r12, %gs:HDR_UT_GREGS+G_R12
+	mov	%r13, %gs:HDR_UT_GREGS+G_R13
+	mov	%r14, %gs:HDR_UT_GREGS+G_R14
+	mov	%r15, %gs:HDR_UT_GREGS+G_R15
+	mov	%rsp, %rbx
+	and	$~(SYSMSG_SLOT_SIZE - 1), %rbx
+	movl	$UT_SYSCALL, HDR_UT_REASON(%rbx)
+.Lut_report:
+	movq	$0, HDR_SIGNO(%rbx)
+	mov	$ST_TRAPPED, %eax
+	xchg	%eax, HDR_STATE(%rbx)
+	call	.Lwake_sentry
+	call	.Lwait_state
+	cmp	$ST_UT_REFRAME, %eax
+	jne	1f
+stub_ut_reframe:
+	ud2
+1:	movl	$ST_RUNNING, HDR_STATE(%rbx)
+/* Restartable from the top (the handler does so on an interrupt signal):
+ * everything comes from the slot; %rsp is the trampoline stack's top. */
+.Lut_tail:
+	cmpl	$0, %gs:HDR_UT_IRQ
+	jne	.Lut_irq
+	pushq	%gs:HDR_UT_GREGS+G_EFL
+	popfq
+	mov	%gs:HDR_UT_GREGS+G_R8, %r8
+	mov	%gs:HDR_UT_GREGS+G_R9, %r9
+	mov	%gs:HDR_UT_GREGS+G_R10, %r10
+	mov	%gs:HDR_UT_GREGS+G_R11, %r11
+	mov	%gs:HDR_UT_GREGS+G_R12, %r12
+	mov	%gs:HDR_UT_GREGS+G_R13, %r13
+	mov	%gs:HDR_UT_GREGS+G_R14, %r14
+	mov	%gs:HDR_UT_GREGS+G_R15, %r15
+	mov	%gs:HDR_UT_GREGS+G_RDI, %rdi
+	mov	%gs:HDR_UT_GREGS+G_RSI, %rsi
+	mov	%gs:HDR_UT_GREGS+G_RBP, %rbp
+	mov	%gs:HDR_UT_GREGS+G_RBX, %rbx
+	mov	%gs:HDR_UT_GREGS+G_RDX, %rdx
+	mov	%gs:HDR_UT_GREGS+G_RAX, %rax
+	mov	%gs:HDR_UT_GREGS+G_RCX, %rcx
+	mov	%gs:HDR_UT_GREGS+G_RSP, %rsp
+	jmp	*%gs:HDR_UT_GREGS+G_RIP
+.Lut_tail_end:
+	/* An interrupt signal came while we were here: report it (the
+	 * state to resume is in the slot) and wait again. */
+.Lut_irq:
+	movl	$0, %gs:HDR_UT_IRQ
+	mov	%rsp, %rbx
+	and	$~(SYSMSG_SLOT_SIZE - 1), %rbx
+	movl	$UT_IRQ, HDR_UT_REASON(%rbx)
+	jmp	.Lut_report
+stub_ut_end:
 
 	.p2align 12
 stub_end:

@@ -81,6 +81,9 @@ struct systrap_platform {
 	struct platform base;
 	int memfd;
 	struct stub_spawner *spawner;
+	bool patch;	/* syscall patching (CVISOR_SYSTRAP_PATCH != 0) */
+	/* patching statistics, summed over address spaces (debug log) */
+	atomic_ulong st_patched, st_fast, st_reframe, st_fallback;
 };
 
 /* Adaptive spin state of one waiter (one per slot). */
@@ -101,6 +104,16 @@ struct systrap_as {
 	struct spin_state ctl_spin;
 	pthread_mutex_t slot_lock;
 	uint64_t slot_busy[(SYSMSG_SLOTS + 63) / 64]; /* in use or leaked */
+	/* Syscall patching: the owning mm's services (NULL: no patching),
+	 * and under patch_lock the table state and the context count (a
+	 * lone context may have its code patched with plain stores). */
+	const struct platform_mm_ops *mmops;
+	void *mm;
+	pthread_mutex_t patch_lock;
+	int nctx;
+	bool table_ready;
+	atomic_bool patch_off;	/* no new sites (GS used, table full...) */
+	atomic_ulong st_patched, st_fast, st_reframe, st_fallback;
 };
 
 struct systrap_ctx {
@@ -112,6 +125,9 @@ struct systrap_ctx {
 	uint64_t uc;	/* stub address of the parked frame's ucontext */
 	struct spin_state spin;
 	bool fresh;	/* first run: write every register */
+	bool ut;	/* parked in the syscall trampoline, registers in
+			   hdr->ut_gregs (else on a signal frame at uc) */
+	greg_t ut_last[UT_NGREGS]; /* hdr->ut_gregs as last read/written */
 	bool fs_known;	/* cur_fs/cur_gs describe the stub thread */
 	uint64_t cur_fs, cur_gs;
 	/* The general registers as they are in the parked frame: only the
@@ -170,6 +186,12 @@ static int st_init(const struct platform_config *cfg, struct platform **out)
 		return -ENOMEM;
 	sp->base.ops = &platform_systrap_ops;
 	sp->memfd = cfg->memfd;
+	{
+		/* The switch for both paths (runsc-compat: --systrap-patch). */
+		const char *e = getenv("CVISOR_SYSTRAP_PATCH");
+
+		sp->patch = !(e && (!strcmp(e, "0") || !strcmp(e, "false")));
+	}
 	r = stub_spawner_start(&sp->spawner);
 	if (r) {
 		free(sp);
@@ -183,6 +205,12 @@ static void st_destroy(struct platform *p)
 {
 	struct systrap_platform *sp = container_of(p, struct systrap_platform, base);
 
+	if (sp->patch)
+		log_debug("systrap: syscall patching: %lu sites patched, %lu "
+			  "patched syscalls, %lu reframes, %lu fallbacks",
+			  atomic_load(&sp->st_patched), atomic_load(&sp->st_fast),
+			  atomic_load(&sp->st_reframe),
+			  atomic_load(&sp->st_fallback));
 	stub_spawner_stop(sp->spawner);
 	free(sp);
 }
@@ -496,6 +524,8 @@ static void frame_put_fp(uint8_t *fp, const uint8_t *buf, size_t len)
 	memcpy(fp + fh->size, &w, 4);
 }
 
+static int ut_reframe(struct systrap_as *as, struct systrap_ctx *c);
+
 static size_t st_fpstate_size(struct platform *p UNUSED)
 {
 	return fp_host()->size;
@@ -505,12 +535,16 @@ static int st_ctx_get_fpstate(struct platform_ctx *bc, void *buf, size_t len)
 {
 	struct systrap_ctx *c = to_ctx(bc);
 	const struct fp_host *fh = fp_host();
-	uint8_t *out = buf, *fp = frame_fp(to_as(bc->as), c);
+	uint8_t *out = buf, *fp;
 	uint32_t magic, size;
 	uint64_t bv = 3;
 
 	if (len < fh->size)
 		return -EINVAL;
+	/* Parked in the trampoline, the FP state is still in the CPU. */
+	if (c->ut && ut_reframe(to_as(bc->as), c))
+		return -EIO;
+	fp = frame_fp(to_as(bc->as), c);
 	if (!fp)
 		return -EIO;
 	memset(buf, 0, len);
@@ -550,6 +584,8 @@ static int st_ctx_set_fpstate(struct platform_ctx *bc, const void *buf,
 
 	if (r)
 		return r;
+	if (c->ut && ut_reframe(to_as(bc->as), c))
+		return -EIO;
 	fp = frame_fp(to_as(bc->as), c);
 	if (!fp)
 		return -EIO;
@@ -567,6 +603,7 @@ static void as_put(struct systrap_as *as)
 		munmap(as->sysmsg, SYSMSG_MAP_SIZE);
 	pthread_mutex_destroy(&as->cmd_lock);
 	pthread_mutex_destroy(&as->slot_lock);
+	pthread_mutex_destroy(&as->patch_lock);
 	free(as);
 }
 
@@ -652,6 +689,8 @@ static int st_as_new(struct platform *p, struct platform_as **out)
 	atomic_init(&as->dead, false);
 	pthread_mutex_init(&as->cmd_lock, NULL);
 	pthread_mutex_init(&as->slot_lock, NULL);
+	pthread_mutex_init(&as->patch_lock, NULL);
+	atomic_init(&as->patch_off, false);
 	as->slot_busy[0] = 1; /* the control thread */
 	r = st_as_setup(sp, as);
 	if (r) {
@@ -666,9 +705,36 @@ static int st_as_new(struct platform *p, struct platform_as **out)
 static void st_as_release(struct platform_as *bas)
 {
 	struct systrap_as *as = to_as(bas);
+	struct systrap_platform *sp =
+		container_of(bas->p, struct systrap_platform, base);
+
+	if (as->mmops) {
+		atomic_fetch_add(&sp->st_patched, atomic_load(&as->st_patched));
+		atomic_fetch_add(&sp->st_fast, atomic_load(&as->st_fast));
+		atomic_fetch_add(&sp->st_reframe, atomic_load(&as->st_reframe));
+		atomic_fetch_add(&sp->st_fallback, atomic_load(&as->st_fallback));
+		log_debug("systrap: stub %d: %lu sites patched, %lu patched "
+			  "syscalls, %lu reframes, %lu fallbacks", as->pid,
+			  atomic_load(&as->st_patched), atomic_load(&as->st_fast),
+			  atomic_load(&as->st_reframe),
+			  atomic_load(&as->st_fallback));
+	}
 
 	as_kill(as);
 	as_put(as);
+}
+
+static void st_as_set_mm(struct platform_as *bas,
+			 const struct platform_mm_ops *ops, void *mm)
+{
+	struct systrap_platform *sp =
+		container_of(bas->p, struct systrap_platform, base);
+	struct systrap_as *as = to_as(bas);
+
+	if (!sp->patch)
+		return;
+	as->mmops = ops;
+	as->mm = mm;
 }
 
 static int check_range(uint64_t addr, uint64_t len)
@@ -801,7 +867,14 @@ static int st_ctx_new(struct platform_as *bas, struct platform_ctx **out)
 	c->hdr = slot_hdr(as, c->slot);
 	memset(c->hdr, 0, sizeof(*c->hdr));
 	c->hdr->spin_cycles = STUB_SPIN_CYCLES;
+	c->hdr->ut_magic = UT_MAGIC;
+	c->hdr->ut_stack = slot_addr(c->slot) + SYSMSG_HDR_SIZE;
 	c->fresh = true;
+	/* Before the thread exists: a patch with plain stores (one context)
+	 * finishes before a second context can run workload code. */
+	pthread_mutex_lock(&as->patch_lock);
+	as->nctx++;
+	pthread_mutex_unlock(&as->patch_lock);
 
 	/* The new thread starts on the top of its header page, sets its
 	 * altstack to the rest of the slot, unblocks signals and parks with
@@ -844,6 +917,9 @@ static int st_ctx_new(struct platform_as *bas, struct platform_ctx **out)
 fail_slot:
 	slot_free(as, c->slot);
 fail:
+	pthread_mutex_lock(&as->patch_lock);
+	as->nctx--;
+	pthread_mutex_unlock(&as->patch_lock);
 	free(c);
 	free(img);
 	return r;
@@ -856,6 +932,9 @@ static void st_ctx_release(struct platform_ctx *bc)
 
 	if (ctx_thread_exit(as, c))
 		slot_free(as, c->slot);
+	pthread_mutex_lock(&as->patch_lock);
+	as->nctx--;
+	pthread_mutex_unlock(&as->patch_lock);
 	free(c);
 	as_put(as);
 }
@@ -880,12 +959,263 @@ static int load_frame(struct systrap_ctx *c, struct systrap_as *as,
 		c->cur_fs = regs->fs_base;
 	}
 	if (!c->fs_known || regs->gs_base != c->cur_gs) {
+		/* With patching, a thread without a GS base of its own runs
+		 * with GS = its slot (the trampoline's per-thread pointer;
+		 * the sentry's view stays 0, so ARCH_GET_GS says 0). A base
+		 * of the workload's own wins: the trampoline then finds no
+		 * UT_MAGIC and falls back to trapping; no new sites. */
 		h->gs_base = regs->gs_base;
+		if (as->mmops && !regs->gs_base)
+			h->gs_base = slot_addr(c->slot);
+		if (regs->gs_base)
+			atomic_store(&as->patch_off, true);
 		h->set_gs = 1;
 		c->cur_gs = regs->gs_base;
 	}
 	c->fs_known = true;
 	return 0;
+}
+
+/* ---- syscall patching ("usertrap") ----
+ *
+ * A syscall that traps through SIGSYS from `mov $nr,%eax; syscall`
+ * (b8 imm32 0f 05, imm32 == nr) gets its 7 bytes replaced by
+ * `jmp *ENTRY` (ff 24 25 disp32) where ENTRY is a 32-byte entry of the
+ * trampoline table at UT_TABLE (internal.h): a pointer to the entry's
+ * code, `mov $nr,%eax; movabs $site+7,%rcx; jmp *UT_TABLE`, and the
+ * table's first quadword is stub_ut_entry (stub.S). The table is a
+ * reserved VMA of the mm and all writes go through mm_text_poke, which
+ * breaks copy-on-write first: a page shared with another process or
+ * backing a file is never changed, and fork copies table and code alike.
+ * Sites are patched with plain stores while the address space has one
+ * context; with more, only when the 7 bytes fit one aligned 8- or 16-byte
+ * window (one atomic compare-and-exchange), else never. A thread that ran
+ * the old `mov` and then reaches the old `syscall` place finds 0x06 there
+ * (the displacement's third byte): SIGILL, restarted at the site below.
+ *
+ * No host syscall becomes reachable: the table's code makes none, and the
+ * trampoline's (futex, and the exit/cmd calls the signal handler already
+ * made) sit in the stub page the seccomp filter already allows; the filter
+ * is unchanged.
+ */
+
+/* Resume from the trampoline without a signal frame? It restores the
+ * general registers, rip and the arithmetic flags (+DF); anything else
+ * (fs/gs base, other flags) needs the signal frame. */
+#define UT_FLAGS_FREE 0xcd5ULL /* CF PF AF ZF SF DF OF */
+static bool ut_fast_ok(const struct systrap_ctx *c, const cpu_regs_t *regs)
+{
+	return regs->fs_base == c->cur_fs && regs->gs_base == c->cur_gs &&
+	       !((regs->eflags ^ (uint64_t)c->ut_last[REG_EFL]) &
+		 ~UT_FLAGS_FREE);
+}
+
+/* Write the registers to return to into the trampoline's slot (only
+ * those that changed: the lines stay shared with the stub's CPU). */
+static void ut_load(struct systrap_ctx *c, const cpu_regs_t *r)
+{
+	greg_t v[UT_NGREGS];
+
+	v[REG_R8] = (greg_t)r->r8;
+	v[REG_R9] = (greg_t)r->r9;
+	v[REG_R10] = (greg_t)r->r10;
+	v[REG_R11] = (greg_t)r->r11;
+	v[REG_R12] = (greg_t)r->r12;
+	v[REG_R13] = (greg_t)r->r13;
+	v[REG_R14] = (greg_t)r->r14;
+	v[REG_R15] = (greg_t)r->r15;
+	v[REG_RDI] = (greg_t)r->rdi;
+	v[REG_RSI] = (greg_t)r->rsi;
+	v[REG_RBP] = (greg_t)r->rbp;
+	v[REG_RBX] = (greg_t)r->rbx;
+	v[REG_RDX] = (greg_t)r->rdx;
+	v[REG_RAX] = (greg_t)r->rax;
+	v[REG_RCX] = (greg_t)r->rcx;
+	v[REG_RSP] = (greg_t)r->rsp;
+	v[REG_RIP] = (greg_t)r->rip;
+	v[REG_EFL] = (greg_t)r->eflags;
+	for (int i = 0; i < UT_NGREGS; i++) {
+		if (v[i] != c->ut_last[i]) {
+			c->hdr->ut_gregs[i] = (uint64_t)v[i];
+			c->ut_last[i] = v[i];
+		}
+	}
+}
+
+/* The thread waits in the trampoline; make it trap so that it parks on a
+ * full signal frame (FP state, fs/gs base, all flags), as after SIGSYS. */
+static int ut_reframe(struct systrap_as *as, struct systrap_ctx *c)
+{
+	struct trap t;
+	int r;
+
+	sysmsg_post(c->hdr, ST_UT_REFRAME);
+	r = sysmsg_wait(as, c->hdr, &c->spin, ST_TRAPPED);
+	if (r)
+		return r;
+	r = read_trap(as, c->slot, &t, &c->uc);
+	if (r)
+		return r;
+	if (t.signo != SIGILL ||
+	    (uint64_t)t.gregs[REG_RIP] != stub_addr(stub_ut_reframe)) {
+		log_warn("systrap: reframe: signal %d at %#lx", t.signo,
+			 (unsigned long)t.gregs[REG_RIP]);
+		return -EIO;
+	}
+	/* The frame holds the trampoline's registers: load_frame writes
+	 * every one that differs from them. */
+	memcpy(c->frame, t.gregs, sizeof(c->frame));
+	c->ut = false;
+	atomic_fetch_add_explicit(&as->st_reframe, 1, memory_order_relaxed);
+	return 0;
+}
+
+static int ut_table_init(struct systrap_as *as)
+{
+	uint64_t hdr[2], want[2] = { stub_addr(stub_ut_entry), 1 };
+	static const uint64_t zero[2];
+	int r;
+
+	r = as->mmops->reserve(as->mm, UT_TABLE, UT_TABLE_SIZE);
+	if (r)
+		return r;
+	r = as->mmops->read(as->mm, UT_TABLE, hdr, sizeof(hdr));
+	if (r)
+		return r;
+	if (hdr[0] == 0)
+		/* New; or else inherited through fork, and in use. */
+		r = as->mmops->poke(as->mm, UT_TABLE, zero, want, sizeof(want),
+				    MM_POKE_PLAIN);
+	else if (hdr[0] != want[0])
+		r = -EIO;
+	return r;
+}
+
+/* Allocate and fill a table entry for (nr, ret). Returns its address or
+ * 0 when the table is full. patch_lock held. */
+static uint64_t ut_entry_new(struct systrap_as *as, uint32_t nr, uint64_t ret)
+{
+	static const uint8_t zero[16];
+	uint64_t next, next1, e;
+	uint8_t code[UT_ENTRY_SIZE];
+	uint32_t tab = UT_TABLE;
+
+	if (as->mmops->read(as->mm, UT_TABLE + 8, &next, 8) || next == 0 ||
+	    next >= UT_ENTRIES)
+		return 0;
+	e = UT_TABLE + next * UT_ENTRY_SIZE;
+	memset(code, 0xcc, sizeof(code));	/* int3 */
+	{
+		uint64_t target = e + 8;
+
+		memcpy(code, &target, 8);
+	}
+	code[8] = 0xb8;				/* mov $nr, %eax */
+	memcpy(code + 9, &nr, 4);
+	code[13] = 0x48;			/* movabs $ret, %rcx */
+	code[14] = 0xb9;
+	memcpy(code + 15, &ret, 8);
+	code[23] = 0xff;			/* jmp *UT_TABLE */
+	code[24] = 0x24;
+	code[25] = 0x25;
+	memcpy(code + 26, &tab, 4);
+	next1 = next + 1;
+	if (as->mmops->poke(as->mm, e, zero, code, 16, MM_POKE_PLAIN) ||
+	    as->mmops->poke(as->mm, e + 16, zero, code + 16, 16, MM_POKE_PLAIN) ||
+	    as->mmops->poke(as->mm, UT_TABLE + 8, &next, &next1, 8,
+			    MM_POKE_PLAIN))
+		return 0;
+	return e;
+}
+
+/* A syscall trapped through SIGSYS at regs->rip: patch its site if it is
+ * `mov $nr,%eax; syscall`. Best effort: on any failure it keeps trapping. */
+static void ut_try_patch(struct systrap_as *as, const cpu_regs_t *regs)
+{
+	uint64_t site = regs->rip - 7, e;
+	uint32_t nr = (uint32_t)regs->orig_rax;
+	uint8_t code[7], want[7] = { 0xb8, 0, 0, 0, 0, 0x0f, 0x05 }, jmp[7];
+	bool atomic_ok;
+	int mode;
+
+	if (!as->mmops || atomic_load_explicit(&as->patch_off,
+					       memory_order_relaxed) ||
+	    regs->rip < 7 || regs->rip > STUB_BASE)
+		return;
+	memcpy(want + 1, &nr, 4);
+	if (as->mmops->read(as->mm, site, code, sizeof(code)) ||
+	    memcmp(code, want, sizeof(want)))
+		return;
+	atomic_ok = (site & ~7ULL) + 8 >= site + 7 ||
+		    (site & ~15ULL) + 16 >= site + 7;
+	pthread_mutex_lock(&as->patch_lock);
+	mode = as->nctx == 1 ? MM_POKE_PLAIN : MM_POKE_ATOMIC;
+	if ((mode == MM_POKE_ATOMIC && !atomic_ok) ||
+	    (site & (PAGE_SIZE - 1)) > PAGE_SIZE - 7)
+		goto out;
+	if (!as->table_ready) {
+		if (ut_table_init(as)) {
+			log_debug("systrap: stub %d: no trampoline table at %#x",
+				  as->pid, UT_TABLE);
+			atomic_store(&as->patch_off, true);
+			goto out;
+		}
+		as->table_ready = true;
+	}
+	e = ut_entry_new(as, nr, regs->rip);
+	if (!e) {
+		atomic_store(&as->patch_off, true);
+		goto out;
+	}
+	jmp[0] = 0xff;
+	jmp[1] = 0x24;
+	jmp[2] = 0x25;
+	{
+		uint32_t d = (uint32_t)e;
+
+		memcpy(jmp + 3, &d, 4);
+	}
+	/* Compares again: never patch bytes that changed since the trap. */
+	if (as->mmops->poke(as->mm, site, want, jmp, 7, mode) == 0) {
+		atomic_fetch_add_explicit(&as->st_patched, 1,
+					  memory_order_relaxed);
+		log_debug("systrap: stub %d: patched syscall %u at %#lx", as->pid,
+			  nr, (unsigned long)site);
+	}
+out:
+	pthread_mutex_unlock(&as->patch_lock);
+}
+
+/* SIGILL at rip: the old `syscall` place of a site patched after this
+ * thread ran its `mov` (or a syscall restart that moved rip back there).
+ * true: regs now say what to do (rip at the site, or a restart_syscall
+ * stop when *sys is set). */
+static bool ut_fix_sigill(struct systrap_as *as, cpu_regs_t *regs, bool *sys)
+{
+	uint8_t code[7];
+	uint32_t d;
+
+	*sys = false;
+	if (!as->mmops || regs->rip < 5 ||
+	    as->mmops->read(as->mm, regs->rip - 5, code, sizeof(code)))
+		return false;
+	memcpy(&d, code + 3, 4);
+	if (code[0] != 0xff || code[1] != 0x24 || code[2] != 0x25 ||
+	    d < UT_TABLE + UT_ENTRY_SIZE || d >= UT_TABLE + UT_TABLE_SIZE ||
+	    code[5] != 0x06 || code[6] != 0x00)
+		return false;
+	if (regs->rax == __NR_restart_syscall) {
+		/* The sentry restarts with restart_syscall: the site would
+		 * load its own number, so serve it here. */
+		*sys = true;
+		regs->rip += 2;
+		regs->rcx = regs->rip;
+		regs->r11 = regs->eflags;
+		regs->orig_rax = regs->rax;
+		return true;
+	}
+	regs->rip -= 5;
+	return true;
 }
 
 static int st_ctx_switch(struct platform_ctx *bc, cpu_regs_t *regs,
@@ -910,18 +1240,52 @@ static int st_ctx_switch(struct platform_ctx *bc, cpu_regs_t *regs,
 	}
 
 	for (;;) {
-		r = load_frame(c, as, regs);
-		if (r)
-			return r;
+		if (c->ut && !ut_fast_ok(c, regs)) {
+			r = ut_reframe(as, c);
+			if (r == -ESRCH) {
+				stop->reason = STOP_DEAD;
+				return 0;
+			}
+			if (r)
+				return r;
+		}
+		if (c->ut) {
+			ut_load(c, regs);
+		} else {
+			r = load_frame(c, as, regs);
+			if (r)
+				return r;
+		}
 		sysmsg_post(c->hdr, ST_RESUME);
 		r = sysmsg_wait(as, c->hdr, &c->spin, ST_TRAPPED);
 		if (r == -ESRCH) {
 			stop->reason = STOP_DEAD;
 			return 0;
 		}
+		if (__atomic_load_n(&c->hdr->signo, __ATOMIC_RELAXED) == 0) {
+			/* From the trampoline: a patched syscall, or an
+			 * interrupt signal it noticed. */
+			memcpy(c->ut_last, c->hdr->ut_gregs, sizeof(c->ut_last));
+			c->ut = true;
+			gregs_to_regs(c->ut_last, regs);
+			regs->fs_base = c->cur_fs;
+			regs->gs_base = c->cur_gs;
+			if (c->hdr->ut_reason == UT_IRQ) {
+				if (!atomic_exchange(&c->interrupt, 0))
+					continue; /* stale */
+				stop->reason = STOP_INTERRUPTED;
+				return 0;
+			}
+			atomic_fetch_add_explicit(&as->st_fast, 1,
+						  memory_order_relaxed);
+			stop->reason = STOP_SYSCALL;
+			regs->orig_rax = (uint64_t)(uint32_t)regs->rax;
+			return 0;
+		}
 		r = read_trap(as, c->slot, &t, &c->uc);
 		if (r)
 			return r;
+		c->ut = false;	/* parked on a signal frame */
 		memcpy(c->frame, t.gregs, sizeof(c->frame));
 		gregs_to_regs(t.gregs, regs);
 		regs->fs_base = c->cur_fs;
@@ -930,7 +1294,33 @@ static int st_ctx_switch(struct platform_ctx *bc, cpu_regs_t *regs,
 		if (t.signo == SIGSYS && t.si.si_code == 1 /* SYS_SECCOMP */) {
 			stop->reason = STOP_SYSCALL;
 			regs->orig_rax = (uint64_t)(uint32_t)t.si.si_syscall;
+			ut_try_patch(as, regs);
 			return 0;
+		}
+		/* The trampoline could not use its slot (the workload has a
+		 * GS base of its own): the patched syscall, from rax and
+		 * rcx (stub.S stub_ut_entry). */
+		if ((t.signo == SIGSEGV &&
+		     regs->rip == stub_addr(stub_ut_entry)) ||
+		    (t.signo == SIGILL && regs->rip == stub_addr(stub_ut_nogs))) {
+			atomic_fetch_add_explicit(&as->st_fallback, 1,
+						  memory_order_relaxed);
+			regs->rip = regs->rcx;
+			regs->r11 = regs->eflags;
+			regs->orig_rax = (uint64_t)(uint32_t)regs->rax;
+			stop->reason = STOP_SYSCALL;
+			return 0;
+		}
+		if (t.signo == SIGILL && t.si.si_code > 0 &&
+		    (uint64_t)t.si.si_addr == regs->rip) {
+			bool sys;
+
+			if (ut_fix_sigill(as, regs, &sys)) {
+				if (!sys)
+					continue;
+				stop->reason = STOP_SYSCALL;
+				return 0;
+			}
 		}
 		if (t.signo == STUB_INTERRUPT_SIG &&
 		    (t.si.si_code == SI_TKILL || t.si.si_code == SI_USER) &&
@@ -994,6 +1384,7 @@ const struct platform_ops platform_systrap_ops = {
 	.as_map = st_as_map,
 	.as_unmap = st_as_unmap,
 	.as_protect = st_as_protect,
+	.as_set_mm = st_as_set_mm,
 	.ctx_new = st_ctx_new,
 	.ctx_release = st_ctx_release,
 	.ctx_switch = st_ctx_switch,

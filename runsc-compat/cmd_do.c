@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cvisor do [--root DIR] [--cwd DIR] [--env K=V]... [--] CMD [ARG...]
+ * cvisor do [--root DIR] [--cwd DIR] [--env K=V]... [--volume HOST:GUEST[:ro]]...
+ *           [--mount type=tmpfs,dst=/x[,size=N][,mode=M]]... [--spec config.json]
+ *           [--] CMD [ARG...]
  * Like runsc do: run CMD in a fresh sandbox whose root is a host directory
  * (read-only; /tmp is a private tmpfs), with stdio connected and the exit
- * status propagated.
+ * status propagated. --volume binds a host directory through the gofer
+ * (rw: writes reach the host; ro: EROFS); --spec takes process, root and
+ * mounts from an OCI config.json (runsc-compat/spec.c).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +17,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "spec.h"
+#include "cvisor/gofer.h"
 #include "cvisor/sandbox.h"
 #include "cvisor/util.h"
 
@@ -34,10 +41,32 @@ static void env_set(char **env, int *n, char *kv)
 		env[(*n)++] = kv;
 }
 
+/* A flag taking a value, as "--name V" or "--name=V" (one dash too). */
+static const char *flag_value(int argc, char **argv, int *i, const char *name)
+{
+	const char *a = argv[*i] + (argv[*i][1] == '-' ? 2 : 1);
+	size_t len = strlen(name);
+
+	if (strncmp(a, name, len))
+		return NULL;
+	if (a[len] == '=')
+		return a + len + 1;
+	if (a[len] || *i + 1 >= argc)
+		return NULL;
+	return argv[++*i];
+}
+
+static const char *const value_flags[] = { "root", "cwd", "env", "volume",
+					   "v", "mount", "spec" };
+
 int cmd_do(const struct global_opts *g, int argc, char **argv)
 {
 	struct sandbox_config cfg = { 0 };
 	_cleanup_free_ char **env = calloc(MAX_ENV, sizeof(char *));
+	struct mount_list ml = { 0 };
+	struct oci_spec spec = { 0 };
+	const char *specfile = NULL;
+	char err[512];
 	struct stat st;
 	char cwdbuf[4096];
 	int nenv = 0, i, ret;
@@ -52,7 +81,8 @@ int cmd_do(const struct global_opts *g, int argc, char **argv)
 		env[nenv++] = *e;
 
 	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
+		const char *a = argv[i], *v = NULL;
+		size_t k;
 
 		if (!strcmp(a, "--")) {
 			i++;
@@ -60,42 +90,116 @@ int cmd_do(const struct global_opts *g, int argc, char **argv)
 		}
 		if (a[0] != '-')
 			break;
-		if (a[1] == '-')
-			a++;
-		if (!strcmp(a, "-root") || !strcmp(a, "-cwd") ||
-		    !strcmp(a, "-env")) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "cvisor do: %s needs a value\n", argv[i]);
-				return 2;
-			}
-			if (!strcmp(a, "-root"))
-				cfg.rootfs = argv[++i];
-			else if (!strcmp(a, "-cwd"))
-				cfg.cwd = argv[++i];
-			else if (strchr(argv[i + 1], '='))
-				env_set(env, &nenv, argv[++i]);
-			else {
-				fprintf(stderr, "cvisor do: --env wants K=V, got %s\n",
-					argv[i + 1]);
-				return 2;
-			}
-		} else if (!strncmp(a, "-root=", 6)) {
-			cfg.rootfs = a + 6;
-		} else if (!strncmp(a, "-cwd=", 5)) {
-			cfg.cwd = a + 5;
-		} else if (!strncmp(a, "-env=", 5) && strchr(a + 5, '=')) {
-			env_set(env, &nenv, (char *)a + 5);
-		} else {
+		for (k = 0; k < ARRAY_SIZE(value_flags); k++) {
+			const char *name = argv[i] + (a[1] == '-' ? 2 : 1);
+			size_t len = strlen(value_flags[k]);
+
+			if (!strncmp(name, value_flags[k], len) &&
+			    (name[len] == '=' || name[len] == '\0'))
+				break;
+		}
+		if (k == ARRAY_SIZE(value_flags)) {
 			fprintf(stderr, "cvisor do: unknown flag %s\n", argv[i]);
 			return 2;
 		}
+		v = flag_value(argc, argv, &i, value_flags[k]);
+		if (!v) {
+			fprintf(stderr, "cvisor do: %s needs a value\n", a);
+			return 2;
+		}
+		ret = 0;
+		switch (k) {
+		case 0:
+			cfg.rootfs = v;
+			break;
+		case 1:
+			cfg.cwd = v;
+			break;
+		case 2:
+			if (!strchr(v, '=')) {
+				fprintf(stderr, "cvisor do: --env wants K=V, got %s\n",
+					v);
+				return 2;
+			}
+			env_set(env, &nenv, (char *)v);
+			break;
+		case 3:
+		case 4:
+			ret = spec_parse_volume(v, &ml, err, sizeof(err));
+			break;
+		case 5:
+			ret = spec_parse_mount(v, &ml, err, sizeof(err));
+			break;
+		case 6:
+			specfile = v;
+			break;
+		}
+		if (ret < 0) {
+			/* Bad mounts are a sandbox set-up failure (runsc:
+			 * 125), like an unreadable config.json. */
+			fprintf(stderr, "cvisor do: %s\n",
+				ret == -ENOMEM ? "out of memory" : err);
+			mount_list_free(&ml);
+			return 125;
+		}
 	}
-	if (i >= argc) {
-		fprintf(stderr, "usage: cvisor do [--root DIR] [--cwd DIR] [--env K=V]... [--] CMD [ARG...]\n");
+	if (specfile) {
+		/* config.json: its mounts come before the command line's. */
+		struct mount_list sml = { 0 };
+
+		ret = spec_load(specfile, &spec, &sml, err, sizeof(err));
+		if (ret == 0 && sml.n + ml.n > GOFER_MAX_ROOTS - 1) {
+			snprintf(err, sizeof(err), "too many mounts");
+			ret = -E2BIG;
+		}
+		if (ret < 0) {
+			fprintf(stderr, "cvisor do: --spec %s: %s\n", specfile,
+				ret == -ENOMEM ? "out of memory" : err);
+			mount_list_free(&sml);
+			mount_list_free(&ml);
+			spec_free(&spec);
+			return 125;
+		}
+		for (int j = 0; j < ml.n; j++) {
+			if (sml.n == sml.cap) {
+				int cap = sml.cap ? sml.cap * 2 : 8;
+				struct vfs_mount_spec *nm =
+					realloc(sml.m, cap * sizeof(*nm));
+
+				if (!nm)
+					return 125;
+				sml.m = nm;
+				sml.cap = cap;
+			}
+			sml.m[sml.n++] = ml.m[j];
+		}
+		free(ml.m);
+		ml = sml;
+		if (spec.root_path)
+			cfg.rootfs = spec.root_path;
+		if (spec.root_readonly)
+			cfg.root_overlay = false;
+		if (spec.cwd && !cfg.cwd)
+			cfg.cwd = spec.cwd;
+		if (spec.env) {
+			/* The spec's environment replaces the caller's. */
+			nenv = 0;
+			for (char **e = spec.env; *e && nenv < MAX_ENV - 1; e++)
+				env[nenv++] = *e;
+		}
+	}
+	if (i >= argc && !(spec.args && spec.args[0])) {
+		fprintf(stderr, "usage: cvisor do [--root DIR] [--cwd DIR] [--env K=V]... "
+			"[--volume HOST:GUEST[:ro]]... [--mount type=tmpfs,dst=/x[,size=N]]... "
+			"[--spec config.json] [--] CMD [ARG...]\n");
+		mount_list_free(&ml);
+		spec_free(&spec);
 		return 2;
 	}
 	if (stat(cfg.rootfs, &st) || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "cvisor do: root %s is not a directory\n", cfg.rootfs);
+		mount_list_free(&ml);
+		spec_free(&spec);
 		return 2;
 	}
 	env[nenv] = NULL;
@@ -104,9 +208,13 @@ int cmd_do(const struct global_opts *g, int argc, char **argv)
 		cfg.cwd = cwdbuf;
 		cfg.cwd_optional = true; /* e.g. under /tmp, hidden by the tmpfs */
 	}
-	cfg.argv = argv + i;
+	cfg.argv = i < argc ? argv + i : spec.args;
 	cfg.envp = env;
+	cfg.mounts = ml.m;
+	cfg.nmounts = ml.n;
 	ret = sandbox_run(&cfg);
+	mount_list_free(&ml);
+	spec_free(&spec);
 	/* Set-up failures were printed by sandbox_run; use runsc's exit code
 	 * for an internal error. */
 	return ret < 0 ? 125 : ret;

@@ -23,6 +23,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "global flags:\n"
 	      "  --platform=systrap|ptrace|kvm  how workload system calls are intercepted (default systrap)\n"
+	      "  --systrap-patch=true|false     systrap: patch `mov $nr,%eax; syscall` sites into\n"
+	      "                                 a trampoline jump (default true; env CVISOR_SYSTRAP_PATCH)\n"
 	      "  --strace                       log every system call of the workload to stderr\n"
 	      "  --debug                        debug logging\n"
 	      "  --debug-log=FILE               write debug logging to FILE\n"
@@ -30,7 +32,9 @@ static void usage(FILE *f)
 	      "  --overlay2=root:memory|none         writable in-memory root (default) or read-only root\n"
 	      "  --log=FILE, --log-format=text|json, --network=sandbox|host|none\n"
 	      "\n"
-	      "do: cvisor do [--root DIR] [--cwd DIR] [--env K=V]... [--] CMD [ARG...]\n",
+	      "do: cvisor do [--root DIR] [--cwd DIR] [--env K=V]... [--volume HOST:GUEST[:ro]]...\n"
+	      "              [--mount type=tmpfs,dst=/x[,size=N][,mode=M]]... [--spec config.json]\n"
+	      "              [--] CMD [ARG...]\n",
 	      f);
 }
 
@@ -115,6 +119,12 @@ int main(int argc, char **argv)
 			continue;
 		if ((m = match_flag(argv, argc, &i, "strace", false, &v))) {
 			g.strace = m == 1 || parse_bool(v);
+			continue;
+		}
+		if ((m = match_flag(argv, argc, &i, "systrap-patch", false, &v))) {
+			/* Read by the systrap platform when it starts. */
+			setenv("CVISOR_SYSTRAP_PATCH",
+			       m == 1 || parse_bool(v) ? "1" : "0", 1);
 			continue;
 		}
 		if ((m = match_flag(argv, argc, &i, "debug", false, &v))) {

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,17 +61,45 @@ int sandbox_run(const struct sandbox_config *cfg)
 	sigset_t set, oldset;
 	int sock = -1, status = 0, err;
 	pid_t gofer = -1;
+	struct gofer_root roots[GOFER_MAX_ROOTS];
+	int bind_of[GOFER_MAX_ROOTS];
+	int nroots = 1;
+	_cleanup_free_ struct vfs_mount_spec *mounts = NULL;
 
 	sigemptyset(&set);
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
 		sigaddset(&set, forwarded[i]);
 
-	err = gofer_spawn(cfg->rootfs, true, &sock, &gofer);
+	/* One gofer for the root and every bind mount: each host directory
+	 * is opened before its pivot_root and served on a socket of its own
+	 * (own handle namespace). */
+	if (cfg->nmounts < 0 || cfg->nmounts >= GOFER_MAX_ROOTS)
+		return -E2BIG;
+	mounts = calloc((size_t)cfg->nmounts + 1, sizeof(*mounts));
+	if (!mounts)
+		return -ENOMEM;
+	roots[0] = (struct gofer_root){ .path = cfg->rootfs, .readonly = true,
+					.sock = -1 };
+	for (int i = 0; i < cfg->nmounts; i++) {
+		mounts[i] = cfg->mounts[i];
+		mounts[i].gofer_sock = -1;
+		if (!strcmp(mounts[i].type, "bind")) {
+			bind_of[nroots] = i;
+			roots[nroots++] = (struct gofer_root){
+				.path = mounts[i].source,
+				.readonly = mounts[i].readonly, .sock = -1 };
+		}
+	}
+	err = gofer_spawn_roots(roots, nroots, &gofer);
 	if (err) {
-		fprintf(stderr, "cvisor: cannot start the gofer for %s: %s\n",
-			cfg->rootfs, strerror(-err));
+		fprintf(stderr, "cvisor: cannot start the gofer for %s%s: %s\n",
+			cfg->rootfs, nroots > 1 ? " and its bind mounts" : "",
+			strerror(-err));
 		return err;
 	}
+	sock = roots[0].sock;
+	for (int i = 1; i < nroots; i++)
+		mounts[bind_of[i]].gofer_sock = roots[i].sock;
 	/* Forwarded signals are blocked in every sentry thread from here
 	 * on and picked up by signal_thread. */
 	pthread_sigmask(SIG_BLOCK, &set, &oldset);
@@ -83,15 +112,19 @@ int sandbox_run(const struct sandbox_config *cfg)
 			fprintf(stderr, "cvisor: cannot start the %s platform: %s\n",
 				cfg->platform, strerror(-err));
 		close(sock);
+		for (int i = 1; i < nroots; i++)
+			close(roots[i].sock);
 		goto out;
 	}
 	vcfg.gofer_sock = sock;
+	vcfg.mounts = mounts;
+	vcfg.nmounts = cfg->nmounts;
 	vcfg.root_readonly = true;
 	vcfg.root_overlay = cfg->root_overlay;
 	vcfg.mf = k->mf;
 	err = vfs_new(&vcfg, &k->vfs);
 	if (err) {
-		fprintf(stderr, "cvisor: cannot mount the root: %s\n",
+		fprintf(stderr, "cvisor: cannot build the mount tree: %s\n",
 			strerror(-err));
 		goto out;
 	}

@@ -17,6 +17,7 @@
 
 #include "cvisor/task.h"
 #include "vfs_impl.h"
+#include "fsnotify.h"
 
 #define XATTR_NAME_MAX 255
 #define XATTR_SIZE_MAX 65536
@@ -61,7 +62,8 @@ int vfs_setattr(struct task *t, const struct path *p, struct file *f,
 	if (!ino)
 		return -EBADF;
 	/* mnt_want_write(): EROFS before any other check. */
-	if (ino->sb->readonly && (!f || f->path.mnt))
+	if ((ino->sb->readonly && (!f || f->path.mnt)) ||
+	    vfs_mnt_readonly(f ? f->path.mnt : p ? p->mnt : NULL))
 		return -EROFS;
 	if (valid & VFS_ATTR_SIZE) {
 		if (!S_ISREG(ino->mode))
@@ -148,6 +150,7 @@ int vfs_setattr(struct task *t, const struct path *p, struct file *f,
 	if (valid & ~VFS_ATTR_SIZE)
 		ino->ctime = now;
 	pthread_mutex_unlock(&ino->lock);
+	fsnotify_change(f, p, valid, a);
 	return 0;
 }
 
@@ -188,10 +191,11 @@ int vfs_fallocate(struct file *f, int mode, int64_t off, int64_t len)
 	/* shmem_fallocate(): only allocation and punching. */
 	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
 		return -EOPNOTSUPP;
-	return tmpfs_fallocate(ino, mode, off, len);
+	return (int)fsnotify_modify_ret(f, tmpfs_fallocate(ino, mode, off, len),
+					0);
 }
 
-int vfs_statfs(const struct path *p, struct statfs *sfs)
+static int statfs_fs(const struct path *p, struct statfs *sfs)
 {
 	struct inode *ino = p->dentry->inode;
 	struct super_block *sb = ino->sb;
@@ -218,6 +222,17 @@ int vfs_statfs(const struct path *p, struct statfs *sfs)
 	memcpy(&sfs->f_fsid, &sb->dev, MIN(sizeof(sfs->f_fsid),
 					   sizeof(sb->dev)));
 	return 0;
+}
+
+/* statfs(2): the file system's answer, f_flags from the mount
+ * (flags_by_mnt() | flags_by_sb() in fs/statfs.c). */
+int vfs_statfs(const struct path *p, struct statfs *sfs)
+{
+	int r = statfs_fs(p, sfs);
+
+	if (r == 0 && p->mnt)
+		sfs->f_flags = (long)vfs_mnt_statfs_flags(p->mnt);
+	return r;
 }
 
 /* ---- xattrs ---- */
@@ -285,6 +300,7 @@ int vfs_setxattr(struct task *t, struct inode *ino, bool ro, const char *name,
 		pthread_mutex_lock(&ino->lock);
 		vfs_now(&ino->ctime);
 		pthread_mutex_unlock(&ino->lock);
+		fsnotify_xattr(ino);
 	}
 	return r;
 }
@@ -334,6 +350,7 @@ int vfs_removexattr(struct task *t, struct inode *ino, bool ro,
 		pthread_mutex_lock(&ino->lock);
 		vfs_now(&ino->ctime);
 		pthread_mutex_unlock(&ino->lock);
+		fsnotify_xattr(ino);
 	}
 	return r;
 }

@@ -29,6 +29,7 @@
 
 #include "cvisor/task.h"
 #include "vfs_impl.h"
+#include "fsnotify.h"
 
 struct nameop {
 	struct path root, start;
@@ -201,7 +202,7 @@ static int do_create(struct task *t, int dirfd, const char *name, mode_t mode,
 		r = -ENOENT;
 		goto out;
 	}
-	if (op.res.parent.mnt->sb->readonly) {
+	if (vfs_mnt_readonly(op.res.parent.mnt)) {
 		r = -EROFS;
 		goto out;
 	}
@@ -217,12 +218,15 @@ static int do_create(struct task *t, int dirfd, const char *name, mode_t mode,
 			goto out;
 		}
 	}
-	if (!dir->inode->iops->mknod) {
+	if (dir->inode->iops->mknod_at && !target && !rdev)
+		r = dir->inode->iops->mknod_at(dir->inode, op.res.last,
+					       strlen(op.res.last), mode,
+					       &t->cred, &ino);
+	else if (!dir->inode->iops->mknod)
 		r = -EPERM;
-		goto out;
-	}
-	r = dir->inode->iops->mknod(dir->inode, mode, rdev, target, &t->cred,
-				    &ino);
+	else
+		r = dir->inode->iops->mknod(dir->inode, mode, rdev, target,
+					    &t->cred, &ino);
 	if (r < 0)
 		goto out;
 	d = vfs_d_instantiate(dir, op.res.last, strlen(op.res.last), ino);
@@ -233,6 +237,7 @@ static int do_create(struct task *t, int dirfd, const char *name, mode_t mode,
 		goto out;
 	}
 	touch_dir(dir->inode, is_dir ? 1 : 0);
+	fsnotify_create(dir->inode, op.res.last, ino);
 out:
 	pthread_mutex_unlock(&vfs->lock);
 	nameop_done(&op);
@@ -306,7 +311,7 @@ static int do_rmdir(struct task *t, int dirfd, const char *name)
 	case WALK_LAST_NORM:
 		break;
 	}
-	if (op.res.parent.mnt->sb->readonly) {
+	if (vfs_mnt_readonly(op.res.parent.mnt)) {
 		r = -EROFS;
 		goto out;
 	}
@@ -325,8 +330,15 @@ static int do_rmdir(struct task *t, int dirfd, const char *name)
 		r = -ENOTEMPTY;
 		goto out;
 	}
+	if (dir->inode->iops->unlink) {
+		r = dir->inode->iops->unlink(dir->inode, d->name, d->namelen,
+					     true);
+		if (r < 0)
+			goto out;
+	}
 	touch_ctime(d->inode, -(int)d->inode->nlink);
 	touch_dir(dir->inode, -1);
+	fsnotify_delete(dir->inode, d, true);
 	remove_name(vfs, d);
 out:
 	pthread_mutex_unlock(&vfs->lock);
@@ -357,7 +369,7 @@ int vfs_unlinkat(struct task *t, int dirfd, const char *name, int flags)
 		r = -EISDIR;
 		goto out;
 	}
-	if (op.res.parent.mnt->sb->readonly) {
+	if (vfs_mnt_readonly(op.res.parent.mnt)) {
 		r = -EROFS;
 		goto out;
 	}
@@ -376,8 +388,15 @@ int vfs_unlinkat(struct task *t, int dirfd, const char *name, int flags)
 		r = -EBUSY;
 		goto out;
 	}
+	if (dir->inode->iops->unlink) {
+		r = dir->inode->iops->unlink(dir->inode, d->name, d->namelen,
+					     false);
+		if (r < 0)
+			goto out;
+	}
 	touch_ctime(d->inode, -1);
 	touch_dir(dir->inode, 0);
+	fsnotify_delete(dir->inode, d, false);
 	remove_name(vfs, d);
 out:
 	pthread_mutex_unlock(&vfs->lock);
@@ -449,7 +468,7 @@ int vfs_linkat(struct task *t, int olddirfd, const char *oldname,
 		r = -ENOENT;
 		goto out;
 	}
-	if (nop.res.parent.mnt->sb->readonly) {
+	if (vfs_mnt_readonly(nop.res.parent.mnt)) {
 		r = -EROFS;
 		goto out;
 	}
@@ -473,7 +492,9 @@ int vfs_linkat(struct task *t, int olddirfd, const char *oldname,
 		r = -EPERM;
 		goto out;
 	}
-	if (ino->nlink == 0) {
+	/* vfs_link(): an unlinked inode only when O_TMPFILE made it
+	 * linkable (I_LINKABLE, not with O_EXCL). */
+	if (ino->nlink == 0 && !ino->linkable) {
 		r = -ENOENT;
 		goto out;
 	}
@@ -489,7 +510,9 @@ int vfs_linkat(struct task *t, int olddirfd, const char *oldname,
 		goto out;
 	}
 	touch_ctime(ino, 1);
+	ino->linkable = false;
 	touch_dir(dir->inode, 0);
+	fsnotify_link(dir->inode, nop.res.last, ino);
 out:
 	pthread_mutex_unlock(&vfs->lock);
 done:
@@ -568,7 +591,7 @@ int vfs_renameat2(struct task *t, int olddirfd, const char *oldname,
 		r = (flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
 		goto out;
 	}
-	if (oop.res.parent.mnt->sb->readonly) {
+	if (vfs_mnt_readonly(oop.res.parent.mnt)) {
 		r = -EROFS;
 		goto out;
 	}
@@ -630,7 +653,8 @@ int vfs_renameat2(struct task *t, int olddirfd, const char *oldname,
 	if (r < 0)
 		goto out;
 	if (!odir->inode->iops->mknod) {
-		r = -EPERM;
+		/* A writable gofer mount renames by copy (mv on EXDEV). */
+		r = odir->inode->iops->mknod_at ? -EXDEV : -EPERM;
 		goto out;
 	}
 	if (odir != ndir) {
@@ -657,6 +681,8 @@ int vfs_renameat2(struct task *t, int olddirfd, const char *oldname,
 
 	memcpy(oname, od->name, od->namelen);
 	oname[od->namelen] = '\0';
+	fsnotify_move(odir->inode, oname, ndir->inode, nop.res.last, od, nd,
+		      exchange);
 	if (exchange) {
 		char nname[VFS_NAME_MAX + 1];
 		size_t ol = od->namelen, nl = nd->namelen;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "vfs_impl.h"
+#include "fsnotify.h"
 
 static const struct file_ops path_fops = { 0 };
 
@@ -43,14 +44,17 @@ void vfs_file_put(struct file *f)
 {
 	if (!f || atomic_fetch_sub(&f->refs, 1) != 1)
 		return;
+	fsnotify_close(f);
 	if (f->ops->release)
 		f->ops->release(f);
 	if (f->has_locks)
 		vfs_locks_release_file(f);
 	if (f->hostfd >= 0)
 		close(f->hostfd);
-	if (f->path.mnt)
+	if (f->path.mnt) {
 		vfs_dentry_put(f->path.dentry);
+		vfs_mnt_put(f->path.mnt);
+	}
 	if (f->inode && f->path.mnt)
 		vfs_inode_put(f->inode);
 	pthread_mutex_destroy(&f->pos_lock);
@@ -69,6 +73,7 @@ int vfs_file_open_path(const struct path *p, unsigned int flags,
 	f->path = *p;
 	f->inode = ino;
 	vfs_dentry_get(p->dentry);
+	vfs_mnt_get(p->mnt);
 	vfs_inode_get(ino);
 	/* x86-64 forces O_LARGEFILE (force_o_largefile()), and F_GETFL
 	 * shows it; creation-only flags are not kept. */
@@ -111,7 +116,7 @@ ssize_t vfs_read_iov(struct file *f, const struct iovec *iov, int cnt,
 {
 	if (!f->ops->read)
 		return vfs_file_is_dir(f) ? -EISDIR : -EINVAL;
-	return f->ops->read(f, iov, cnt, off);
+	return fsnotify_access_ret(f, f->ops->read(f, iov, cnt, off), 1);
 }
 
 ssize_t vfs_write_iov(struct file *f, const struct iovec *iov, int cnt,
@@ -119,7 +124,7 @@ ssize_t vfs_write_iov(struct file *f, const struct iovec *iov, int cnt,
 {
 	if (!f->ops->write)
 		return vfs_file_is_dir(f) ? -EISDIR : -EINVAL;
-	return f->ops->write(f, iov, cnt, off);
+	return fsnotify_modify_ret(f, f->ops->write(f, iov, cnt, off), 1);
 }
 
 ssize_t vfs_pread(struct file *f, void *buf, size_t len, uint64_t off)
@@ -170,7 +175,7 @@ int vfs_iterate(struct file *f, struct dir_ctx *ctx)
 		return -ENOTDIR;
 	if (!f->ops->iterate)
 		return -ENOTDIR;
-	return f->ops->iterate(f, ctx);
+	return (int)fsnotify_access_ret(f, f->ops->iterate(f, ctx), 0);
 }
 
 /* generic_file_llseek() for files, dcache_dir_lseek() for directories

@@ -6,15 +6,23 @@
  * locks never conflict with record locks; POSIX and OFD locks conflict
  * with each other.
  *
- * Single-process semantics are exact: a conflicting F_SETLK/LOCK_NB is
- * EAGAIN/EWOULDBLOCK, F_GETLK reports the first conflicting lock. Waiting
- * (F_SETLKW, flock without LOCK_NB) is not implemented yet: a conflict
- * that would block returns EDEADLK instead of sleeping (gap: needs
- * task_block and a wake-up on unlock).
+ * A conflicting F_SETLK/LOCK_NB is EAGAIN/EWOULDBLOCK, F_GETLK reports the
+ * first conflicting lock. F_SETLKW, F_OFD_SETLKW and flock without LOCK_NB
+ * sleep until the lock can be granted (fs/locks.c: locks_lock_inode_wait):
+ * every change that drops or downgrades a lock (unlock, close, last put of
+ * the file, exit) wakes all waiters on one wait queue and they look again.
+ * A signal ends the wait with -ERESTARTSYS (restarted under SA_RESTART,
+ * EINTR otherwise; signal(7) lists F_SETLKW and flock). A POSIX waiter
+ * that would wait for its own fd table through a chain of blocked POSIX
+ * waiters gets EDEADLK (posix_locks_deadlock(): OFD and flock locks are
+ * not checked, as in Linux).
  *
- * Locks: inode->lock guards inode->locks. References: a lock record
+ * Locks: inode->lock guards inode->locks; lockstate->blocked_lock (a leaf,
+ * taken under inode->lock) guards the list of blocked POSIX waiters used
+ * for deadlock detection; the wait queue's own lock is a leaf too. References: a lock record
  * points at its owner without a reference; the owner removes its records
- * before going away (close, last put of the file).
+ * before going away (close, last put of the file). A blocked waiter lives
+ * on its task's stack for the duration of the call.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +30,8 @@
 #include <stdlib.h>
 #include <sys/file.h>
 
+#include "cvisor/task.h"
+#include "cvisor/waitq.h"
 #include "vfs_impl.h"
 
 enum lock_kind { LK_FLOCK, LK_POSIX, LK_OFD };
@@ -34,6 +44,68 @@ struct vfs_lock {
 	int pid;
 	int64_t start, end;	/* inclusive; end INT64_MAX = to EOF */
 };
+
+/* Per sandbox (vfs->lockstate): everyone sleeping for a lock, woken by
+ * every unlock (like Linux's fl_blocked_requests, but one queue: waits are
+ * rare and short), and the blocked POSIX waiters (blocked_hash in
+ * fs/locks.c) under blocked_lock. */
+struct vfs_lockstate {
+	struct waitq wq;
+	pthread_mutex_t blocked_lock;
+	struct list_head blocked_list;
+};
+
+/* A POSIX waiter: owner waits for a lock held by blocker. */
+struct blocked {
+	struct list_head link;
+	void *owner, *blocker;
+};
+#define MAX_DEADLK_ITERATIONS 10	/* fs/locks.c */
+
+static struct vfs_lockstate *lockstate(struct inode *ino)
+{
+	struct vfs *vfs = ino->sb->vfs;
+	struct vfs_lockstate *ls, *exp = NULL;
+
+	ls = __atomic_load_n(&vfs->lockstate, __ATOMIC_ACQUIRE);
+	if (ls)
+		return ls;
+	ls = calloc(1, sizeof(*ls));
+	if (!ls)
+		return NULL;
+	waitq_init(&ls->wq);
+	pthread_mutex_init(&ls->blocked_lock, NULL);
+	list_init(&ls->blocked_list);
+	if (!__atomic_compare_exchange_n(&vfs->lockstate, &exp, ls, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		waitq_destroy(&ls->wq);
+		pthread_mutex_destroy(&ls->blocked_lock);
+		free(ls);
+		return exp;
+	}
+	return ls;
+}
+
+void vfs_locks_destroy(struct vfs *vfs)
+{
+	struct vfs_lockstate *ls = vfs->lockstate;
+
+	if (!ls)
+		return;
+	vfs->lockstate = NULL;
+	waitq_destroy(&ls->wq);
+	pthread_mutex_destroy(&ls->blocked_lock);
+	free(ls);
+}
+
+static void locks_wake(struct inode *ino)
+{
+	struct vfs_lockstate *ls = __atomic_load_n(&ino->sb->vfs->lockstate,
+						   __ATOMIC_ACQUIRE);
+
+	if (ls) /* nobody ever waited without one */
+		waitq_wake(&ls->wq, ~0ULL);
+}
 
 static void locks_init(struct inode *ino)
 {
@@ -156,10 +228,37 @@ static int set_lock(struct inode *ino, enum lock_kind kind, void *owner,
 	return 0;
 }
 
+/* Would owner, waiting for a lock of blocker, close a cycle of blocked
+ * POSIX waiters (posix_locks_deadlock)? blocked_lock held. */
+static bool would_deadlock(struct vfs_lockstate *ls, void *owner,
+			   void *blocker)
+{
+	for (int i = 0; blocker && i < MAX_DEADLK_ITERATIONS; i++) {
+		struct blocked *b;
+		void *next = NULL;
+
+		if (blocker == owner)
+			return true;
+		list_for_each_entry(b, &ls->blocked_list, link) {
+			if (b->owner == blocker) {
+				next = b->blocker;
+				break;
+			}
+		}
+		blocker = next;
+	}
+	return false;
+}
+
 int vfs_flock(struct file *f, int op)
 {
 	struct inode *ino = f->inode;
 	int cmd = op & ~LOCK_NB;
+	struct vfs_lockstate *ls = NULL;
+	struct task *t = NULL;
+	struct waiter w;
+	struct vfs_lock *l;
+	bool wait, first = true;
 	short type;
 	int r = 0;
 
@@ -173,16 +272,51 @@ int vfs_flock(struct file *f, int op)
 		return -EINVAL;
 	if (!ino)
 		return 0; /* host fds: nothing else in the sandbox sees them */
-	pthread_mutex_lock(&ino->lock);
-	locks_init(ino);
-	if (type != F_UNLCK &&
-	    find_conflict(ino, LK_FLOCK, f, type, 0, INT64_MAX))
-		r = (op & LOCK_NB) ? -EWOULDBLOCK : -EDEADLK;
-	else
-		r = set_lock(ino, LK_FLOCK, f, type, 0, INT64_MAX, 0);
-	if (r == 0 && type != F_UNLCK)
-		f->has_locks = true;
-	pthread_mutex_unlock(&ino->lock);
+	wait = type != F_UNLCK && !(op & LOCK_NB);
+	if (wait) {
+		ls = lockstate(ino);
+		if (!ls)
+			return -ENOLCK;
+		t = ipc_current();
+		waiter_init(&w, t, ~0ULL);
+		waitq_add(&ls->wq, &w);
+	}
+	for (;;) {
+		pthread_mutex_lock(&ino->lock);
+		locks_init(ino);
+		/* A conversion drops the old lock first, so two LOCK_SH
+		 * holders upgrading do not wait for each other forever
+		 * (flock_lock_inode(); flock(2): not atomic). */
+		if (first && type != F_UNLCK) {
+			list_for_each_entry(l, &ino->locks, link) {
+				if (l->kind == LK_FLOCK && l->owner == f &&
+				    l->type != type) {
+					r = unlock_range(ino, LK_FLOCK, f, 0,
+							 INT64_MAX);
+					break;
+				}
+			}
+		}
+		first = false;
+		if (r < 0)
+			;
+		else if (type != F_UNLCK &&
+			 find_conflict(ino, LK_FLOCK, f, type, 0, INT64_MAX))
+			r = wait ? 1 : -EWOULDBLOCK;
+		else
+			r = set_lock(ino, LK_FLOCK, f, type, 0, INT64_MAX, 0);
+		if (r == 0 && type != F_UNLCK)
+			f->has_locks = true;
+		pthread_mutex_unlock(&ino->lock);
+		if (r != 1)
+			break;
+		r = ipc_block_simple(t);
+		if (r < 0)
+			break;
+	}
+	if (wait)
+		waitq_remove(&ls->wq, &w);
+	locks_wake(ino); /* an unlock or a conversion may let others in */
 	return r;
 }
 
@@ -230,6 +364,91 @@ static int to_range(struct file *f, const struct flock *fl, int64_t *startp,
 	return 0;
 }
 
+/* F_SETLK(W)/F_OFD_SETLK(W) after validation: grant, fail or wait. */
+static int set_record_lock(struct file *f, enum lock_kind kind, void *owner,
+			   short type, int64_t start, int64_t end, int pid,
+			   bool wait)
+{
+	struct inode *ino = f->inode;
+	struct blocked me = { .owner = owner };
+	struct vfs_lockstate *ls = NULL;
+	struct task *t = NULL;
+	struct waiter w;
+	bool listed = false;
+	int r;
+
+	if (type == F_UNLCK)
+		wait = false;
+	if (wait) {
+		ls = lockstate(ino);
+		if (!ls)
+			return -ENOLCK;
+		t = ipc_current();
+		waiter_init(&w, t, ~0ULL);
+		waitq_add(&ls->wq, &w);
+	}
+	for (;;) {
+		struct vfs_lock *c = NULL;
+
+		pthread_mutex_lock(&ino->lock);
+		locks_init(ino);
+		if (type != F_UNLCK)
+			c = find_conflict(ino, kind, owner, type, start, end);
+		if (!c) {
+			r = set_lock(ino, kind, owner, type, start, end, pid);
+			if (r == 0 && type != F_UNLCK)
+				f->has_locks = true;
+		} else if (!wait) {
+			r = -EAGAIN;
+		} else if (kind != LK_POSIX) {
+			r = 1;
+		} else {
+			/* Check and (re)record what we wait for in one step,
+			 * so two processes closing a cycle at the same time
+			 * see each other. */
+			pthread_mutex_lock(&ls->blocked_lock);
+			if (c->kind == LK_POSIX &&
+			    would_deadlock(ls, owner, c->owner)) {
+				r = -EDEADLK;
+			} else {
+				me.blocker = c->kind == LK_POSIX ? c->owner
+								 : NULL;
+				if (!listed)
+					list_add_tail(&me.link,
+						      &ls->blocked_list);
+				listed = true;
+				r = 1;
+			}
+			pthread_mutex_unlock(&ls->blocked_lock);
+		}
+		pthread_mutex_unlock(&ino->lock);
+		if (r != 1)
+			break;
+		r = ipc_block_simple(t);
+		if (listed) {
+			/* Woken: not waiting for anyone until we look again
+			 * (locks_delete_block), so no stale edge makes a
+			 * false EDEADLK for others. */
+			pthread_mutex_lock(&ls->blocked_lock);
+			list_del(&me.link);
+			pthread_mutex_unlock(&ls->blocked_lock);
+			listed = false;
+		}
+		if (r < 0)
+			break;
+	}
+	if (listed) {
+		pthread_mutex_lock(&ls->blocked_lock);
+		list_del(&me.link);
+		pthread_mutex_unlock(&ls->blocked_lock);
+	}
+	if (wait)
+		waitq_remove(&ls->wq, &w);
+	if (r == 0)
+		locks_wake(ino); /* an unlock or a downgrade may let others in */
+	return r;
+}
+
 int vfs_fcntl_lock(struct file *f, int cmd, struct flock *fl, void *owner,
 		   int pid)
 {
@@ -275,12 +494,10 @@ int vfs_fcntl_lock(struct file *f, int cmd, struct flock *fl, void *owner,
 	r = to_range(f, fl, &start, &end);
 	if (r < 0)
 		return r;
-	pthread_mutex_lock(&ino->lock);
-	locks_init(ino);
-	c = NULL;
-	if (get || fl->l_type != F_UNLCK)
-		c = find_conflict(ino, kind, owner, fl->l_type, start, end);
 	if (get) {
+		pthread_mutex_lock(&ino->lock);
+		locks_init(ino);
+		c = find_conflict(ino, kind, owner, fl->l_type, start, end);
 		if (c) {
 			fl->l_type = c->type;
 			fl->l_whence = SEEK_SET;
@@ -291,16 +508,11 @@ int vfs_fcntl_lock(struct file *f, int cmd, struct flock *fl, void *owner,
 		} else {
 			fl->l_type = F_UNLCK;
 		}
-		r = 0;
-	} else if (c) {
-		r = (cmd == F_SETLK || cmd == F_OFD_SETLK) ? -EAGAIN : -EDEADLK;
-	} else {
-		r = set_lock(ino, kind, owner, fl->l_type, start, end, pid);
-		if (r == 0 && fl->l_type != F_UNLCK)
-			f->has_locks = true;
+		pthread_mutex_unlock(&ino->lock);
+		return 0;
 	}
-	pthread_mutex_unlock(&ino->lock);
-	return r;
+	return set_record_lock(f, kind, owner, fl->l_type, start, end, pid,
+			       cmd == F_SETLKW || cmd == F_OFD_SETLKW);
 }
 
 static void remove_owned(struct inode *ino, void *owner, bool posix)
@@ -319,6 +531,7 @@ static void remove_owned(struct inode *ino, void *owner, bool posix)
 		}
 	}
 	pthread_mutex_unlock(&ino->lock);
+	locks_wake(ino);
 }
 
 void vfs_locks_close_posix(struct file *f, void *owner)

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Path resolution, following path_resolution(7) and fs/namei.c.
+ * Path resolution, following path_resolution(7) and fs/namei.c, with the
+ * openat2(2) RESOLVE_* restrictions (WALK_BENEATH...: scoped roots, no
+ * symlinks, no magic links, no mount crossing, cache only) and magic links:
+ * /proc/PID/fd/N, cwd and root jump to the target path itself
+ * (nd_jump_link()) instead of re-walking their text.
  *
  * Locks: vfs_walk() runs with vfs->lock held by the caller (lookups may
  * add dentries and talk to the gofer under it). vfs_walk_start() takes
@@ -33,22 +37,30 @@ static bool path_equal(const struct path *a, const struct path *b)
 	return a->mnt == b->mnt && a->dentry == b->dentry;
 }
 
-/* Step onto whatever is mounted on p (follow_mount()). */
+/* Step onto whatever is mounted on p (follow_mount()). Bind mounts share
+ * dentries, so the mount is looked up by (mount, dentry) (vfs/mount.c). */
 static void follow_mounts(struct path *p)
 {
-	while (p->dentry->mounted) {
-		p->mnt = p->dentry->mounted;
-		p->dentry = p->mnt->root;
+	struct mount *m;
+
+	while (p->dentry->mounted &&
+	       (m = vfs_mnt_lookup(p->dentry->inode->sb->vfs, p->mnt,
+				   p->dentry))) {
+		p->mnt = m;
+		p->dentry = m->root;
 	}
 }
 
 /* "..": never above the task's root (a chroot cannot be left this way),
- * and across a mount's root to its mountpoint (follow_dotdot()). */
-static void follow_dotdot(struct nameidata *nd)
+ * and across a mount's root to its mountpoint (follow_dotdot()). With
+ * RESOLVE_BENEATH the root is the start directory and stepping above it is
+ * EXDEV; RESOLVE_IN_ROOT clamps there like a chroot; RESOLVE_NO_XDEV
+ * refuses to cross a mount upwards. */
+static int follow_dotdot(struct nameidata *nd)
 {
 	for (;;) {
 		if (path_equal(&nd->cur, &nd->root))
-			return;
+			goto in_root;
 		if (nd->cur.dentry != nd->cur.mnt->root) {
 			/* A removed directory has no parent any more: ".."
 			 * stays put (Linux finds the old parent; a lookup
@@ -58,17 +70,32 @@ static void follow_dotdot(struct nameidata *nd)
 			break;
 		}
 		if (!nd->cur.mnt->parent)
-			return; /* the global root: ".." is itself */
+			goto in_root; /* the global root: ".." is itself */
+		if (nd->flags & WALK_NO_XDEV)
+			return -EXDEV;
 		nd->cur.dentry = nd->cur.mnt->mountpoint;
 		nd->cur.mnt = nd->cur.mnt->parent;
 	}
+	if ((nd->flags & WALK_NO_XDEV) && nd->cur.dentry->mounted)
+		return -EXDEV;
 	follow_mounts(&nd->cur);
+	return 0;
+in_root:
+	return (nd->flags & WALK_BENEATH) ? -EXDEV : 0;
 }
 
 static int lookup_child(struct nameidata *nd, const char *name, size_t len,
 			struct dentry **out)
 {
-	return vfs_lookup_child(nd->vfs, nd->cur.dentry, name, len, out);
+	struct dentry *dir = nd->cur.dentry;
+
+	/* RESOLVE_CACHED: only what the dentry cache answers; a name the
+	 * file system would have to look up (a gofer round trip) is EAGAIN,
+	 * as Linux fails a LOOKUP_CACHED walk that must leave RCU mode. */
+	if ((nd->flags & WALK_CACHED) && !dir->dead &&
+	    dir->inode->iops->lookup && !vfs_dentry_find(dir, name, len))
+		return -EAGAIN;
+	return vfs_lookup_child(nd->vfs, dir, name, len, out);
 }
 
 int vfs_lookup_child(struct vfs *vfs, struct dentry *dir, const char *name,
@@ -82,6 +109,14 @@ int vfs_lookup_child(struct vfs *vfs, struct dentry *dir, const char *name,
 	if (dir->dead)
 		return -ENOENT;
 	d = vfs_dentry_find(dir, name, len);
+	if (d && dir->inode->iops->revalidate &&
+	    !dir->inode->iops->revalidate(dir->inode, d)) {
+		/* Stale (a PID that exited or appeared): a dentry the fs
+		 * could not drop is still in use and names nothing now. */
+		if (vfs_dentry_find(dir, name, len))
+			return -ENOENT;
+		d = NULL;
+	}
 	if (d) {
 		if (!d->inode)
 			return -ENOENT;
@@ -119,15 +154,52 @@ int vfs_lookup_child(struct vfs *vfs, struct dentry *dir, const char *name,
 
 static int walk_path(struct nameidata *nd, const char *p, bool final);
 
+/* The checks of nd_jump_link() for a magic link (/proc/PID/fd/N, cwd,
+ * root, exe). magic: 1 = jump to *to, 2 = followed by its text. */
+static int magic_link_allowed(struct nameidata *nd, int magic,
+			      const struct path *to)
+{
+	/* A LOOKUP_CACHED walk cannot follow them in RCU mode. */
+	if (nd->flags & WALK_CACHED)
+		return -EAGAIN;
+	if (nd->flags & WALK_NO_MAGICLINKS)
+		return -ELOOP;
+	if ((nd->flags & WALK_NO_XDEV) &&
+	    (magic == 2 || to->mnt != nd->cur.mnt))
+		return -EXDEV;
+	/* "Not currently safe for scoped-lookups." */
+	if (nd->flags & (WALK_BENEATH | WALK_IN_ROOT))
+		return -EXDEV;
+	return 0;
+}
+
 static int follow_link(struct nameidata *nd, struct dentry *link, bool final)
 {
 	_cleanup_free_ char *target = NULL;
-	int n;
+	struct path jump = { 0 };
+	int n, magic;
 
 	/* Linux counts every link followed during one resolution and
 	 * fails with ELOOP past 40 (fs/namei.c MAXSYMLINKS). */
 	if (++nd->nlinks > VFS_MAXSYMLINKS)
 		return -ELOOP;
+	/* RESOLVE_NO_SYMLINKS (pick_link()): no link is followed at all. */
+	if (nd->flags & WALK_NO_SYMLINKS)
+		return -ELOOP;
+	magic = proc_magic_link(link->inode, &jump);
+	if (magic < 0)
+		return magic;
+	if (magic) {
+		n = magic_link_allowed(nd, magic, &jump);
+		if (n < 0)
+			return n;
+		if (magic == 1) {
+			/* nd_jump_link(): the target itself, whatever its
+			 * name says (it may have none any more). */
+			nd->cur = jump;
+			return 0;
+		}
+	}
 	target = malloc(VFS_PATH_MAX);
 	if (!target)
 		return -ENOMEM;
@@ -140,7 +212,15 @@ static int follow_link(struct nameidata *nd, struct dentry *link, bool final)
 		return -ENOENT; /* empty target, as get_link() */
 	target[n] = '\0';
 	/* Relative targets resolve from the directory holding the link,
-	 * which is nd->cur; absolute ones from the task's root. */
+	 * which is nd->cur; absolute ones from the task's root
+	 * (nd_jump_root(): EXDEV under RESOLVE_BENEATH, and under
+	 * RESOLVE_NO_XDEV when that root is on another mount). */
+	if (target[0] == '/') {
+		if (nd->flags & WALK_BENEATH)
+			return -EXDEV;
+		if ((nd->flags & WALK_NO_XDEV) && nd->cur.mnt != nd->root.mnt)
+			return -EXDEV;
+	}
 	return walk_path(nd, target, final);
 }
 
@@ -199,7 +279,9 @@ static int walk_path(struct nameidata *nd, const char *p, bool final)
 		if (len == 1 && name[0] == '.')
 			continue;
 		if (len == 2 && name[0] == '.' && name[1] == '.') {
-			follow_dotdot(nd);
+			r = follow_dotdot(nd);
+			if (r < 0)
+				return r;
 			continue;
 		}
 
@@ -219,6 +301,10 @@ static int walk_path(struct nameidata *nd, const char *p, bool final)
 
 		next.mnt = nd->cur.mnt;
 		next.dentry = child;
+		/* traverse_mounts(): RESOLVE_NO_XDEV never steps onto a
+		 * mount, the last component included. */
+		if ((nd->flags & WALK_NO_XDEV) && child->mounted)
+			return -EXDEV;
 		follow_mounts(&next);
 		if (S_ISLNK(next.dentry->inode->mode) &&
 		    (!last || slash || (nd->flags & WALK_FOLLOW))) {
@@ -257,6 +343,14 @@ int vfs_walk(struct vfs *vfs, const struct cred *cred,
 		return -ENOENT;
 	if (strnlen(name, VFS_PATH_MAX) >= VFS_PATH_MAX)
 		return -ENAMETOOLONG;
+	/* Scoped lookups (path_init() with LOOKUP_IS_SCOPED): the start is
+	 * the root; an absolute name is EXDEV under RESOLVE_BENEATH and
+	 * names the start under RESOLVE_IN_ROOT. */
+	if (flags & (WALK_BENEATH | WALK_IN_ROOT)) {
+		if (*name == '/' && (flags & WALK_BENEATH))
+			return -EXDEV;
+		nd.root = *start;
+	}
 	r = walk_path(&nd, name, true);
 	if (r < 0)
 		return r;

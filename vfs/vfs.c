@@ -5,8 +5,9 @@
  *
  * Locks: vfs->lock guards the dentry tree (children lists, negative count)
  * and the mount links; inode->lock guards inode attributes. vfs->lock is
- * taken before inode->lock. fs_struct->lock guards root/cwd/umask and is
- * never held together with vfs->lock.
+ * taken before inode->lock. fs_struct->lock guards root/cwd/umask; it may
+ * be taken inside vfs->lock (chdir holds vfs->lock from the walk until the
+ * cwd holds its mount), never the other way round.
  *
  * Ownership: the vfs owns every super block, mount, dentry and inode until
  * vfs_destroy(), which must run after the last file is put and after every
@@ -209,8 +210,12 @@ struct dentry *vfs_dentry_find(struct dentry *parent, const char *name,
 {
 	struct dentry *d;
 
+	/* The last byte first: sibling names often share a prefix (f00,
+	 * f01...), so most mismatches end here without a memcmp call. */
 	list_for_each_entry(d, &parent->children, sibling)
-		if (d->namelen == len && !memcmp(d->name, name, len))
+		if (d->namelen == len &&
+		    (!len || d->name[len - 1] == name[len - 1]) &&
+		    !memcmp(d->name, name, len))
 			return d;
 	return NULL;
 }
@@ -237,6 +242,13 @@ int vfs_mount(struct vfs *vfs, struct mount *parent, struct dentry *mp,
 	m->mountpoint = mp;
 	m->root = root;
 	m->sb = sb;
+	m->id = vfs->next_mnt_id++;
+	m->flags = VFS_MNT_RELATIME;
+	m->pinned = true;	/* mount.c unpins the ones it makes */
+	/* A mount holds its root and mountpoint (vfs/mount.c drops them). */
+	root->refs++;
+	if (mp)
+		mp->refs++;
 	if (mp)
 		mp->mounted = m;
 	list_add_tail(&m->link, &vfs->mounts);
@@ -402,27 +414,122 @@ static int mount_fs(struct vfs *vfs, const char *where, struct super_block *sb,
 	return vfs_mount(vfs, vfs->root_mnt, mp, sb, root, NULL);
 }
 
+/* vfs_destroy(): lazily unmounted mounts are freed with the others. */
+static void list_splice_mounts(struct vfs *vfs)
+{
+	while (!list_empty(&vfs->detached)) {
+		struct list_head *n = vfs->detached.next;
+
+		list_del(n);
+		list_add_tail(n, &vfs->mounts);
+	}
+}
+
+void vfs_sb_release(struct vfs *vfs, struct super_block *sb,
+		    struct dentry *root)
+{
+	(void)vfs;
+	dentry_free_tree(root);
+	list_del(&sb->link);
+	if (sb->destroy)
+		sb->destroy(sb);
+	free(sb->opts);
+	free(sb);
+}
+
+/* Docker's flags for the mounts every sandbox has. */
+static void default_mount_flags(struct vfs *vfs)
+{
+	struct mount *m;
+
+	list_for_each_entry(m, &vfs->mounts, link) {
+		if (m == vfs->root_mnt)
+			continue;
+		switch (m->sb->kind) {
+		case FS_PROC:
+			m->flags |= VFS_MNT_NOSUID | VFS_MNT_NODEV |
+				    VFS_MNT_NOEXEC;
+			break;
+		case FS_SYSFS:
+			m->flags |= VFS_MNT_NOSUID | VFS_MNT_NODEV |
+				    VFS_MNT_NOEXEC | VFS_MNT_RDONLY;
+			break;
+		case FS_DEVFS:
+			m->flags |= VFS_MNT_NOSUID;
+			if (!strcmp(m->sb->name, "devpts"))
+				m->flags |= VFS_MNT_NOEXEC;
+			break;
+		case FS_TMPFS:	/* /tmp: like the root it replaces */
+		case FS_GOFER: case FS_HOST: case FS_OVERLAY:
+			break;
+		}
+	}
+}
+
 void vfs_destroy(struct vfs *vfs)
 {
 	struct mount *m, *mt;
 	struct super_block *sb, *st;
+	struct dentry **roots;
+	size_t nroots = 0;
 
 	if (!vfs)
 		return;
-	/* Roots first (their trees hold the mountpoints of later mounts,
-	 * but freeing a tree never follows d->mounted). */
+	/* Trees first (they hold the mountpoints of later mounts, but
+	 * freeing a tree never follows d->mounted). Bind mounts share their
+	 * source's tree: each whole tree (a root with no parent) once. */
+	list_splice_mounts(vfs);
+	/* Roots taken out of their tree (rmdir of a bind source) are held
+	 * only by their mounts, one reference each: the last frees it. */
+	list_for_each_entry(m, &vfs->mounts, link) {
+		struct dentry *r = m->root;
+
+		if (!r->dead)
+			continue;
+		m->root = NULL;
+		if (--r->refs == 0)
+			dentry_free(r);
+	}
+	/* Then every whole tree once; collected first, as a bind mount's
+	 * root lies inside another mount's tree. */
+	list_for_each_entry(m, &vfs->mounts, link)
+		nroots++;
+	roots = calloc(nroots ? nroots : 1, sizeof(*roots));
+	nroots = 0;
+	list_for_each_entry(m, &vfs->mounts, link) {
+		struct dentry *top = m->root;
+		bool seen = false;
+
+		if (!roots || !top)
+			continue;
+		/* A bind of a subtree (or the cgroup view of sysfs) is the
+		 * only holder of its super block's tree: free from the top. */
+		while (top->parent)
+			top = top->parent;
+		if (top->dead)
+			continue;
+		for (size_t i = 0; i < nroots; i++)
+			seen |= roots[i] == top;
+		if (!seen)
+			roots[nroots++] = top;
+	}
+	for (size_t i = 0; i < nroots; i++)
+		dentry_free_tree(roots[i]);
+	free(roots);
 	list_for_each_entry_safe(m, mt, &vfs->mounts, link) {
-		dentry_free_tree(m->root);
+		free(m->source);
 		free(m);
 	}
 	list_for_each_entry_safe(sb, st, &vfs->sbs, link) {
 		if (sb->destroy)
 			sb->destroy(sb);
+		free(sb->opts);
 		free(sb);
 	}
 	/* Inodes gave their frames back above. */
 	if (vfs->mf_owned)
 		memfile_destroy(vfs->mf);
+	vfs_locks_destroy(vfs);
 	pthread_mutex_destroy(&vfs->lock);
 	free(vfs);
 }
@@ -435,11 +542,14 @@ int vfs_new(const struct vfs_config *cfg, struct vfs **out)
 	struct super_block *sb;
 	struct dentry *root;
 	int sock = cfg->gofer_sock;
-	int r;
+	int r, consumed = 0;
 
 	if (!vfs) {
 		if (sock >= 0)
 			close(sock);
+		for (int j = 0; j < cfg->nmounts; j++)
+			if (cfg->mounts[j].gofer_sock >= 0)
+				close(cfg->mounts[j].gofer_sock);
 		return -ENOMEM;
 	}
 	{
@@ -453,7 +563,9 @@ int vfs_new(const struct vfs_config *cfg, struct vfs **out)
 		pthread_mutexattr_destroy(&a);
 	}
 	list_init(&vfs->mounts);
+	list_init(&vfs->detached);
 	list_init(&vfs->sbs);
+	vfs->next_mnt_id = 1;
 	vfs->next_minor = 0x20;
 	vfs->mf = cfg->mf;
 	if (!vfs->mf) {
@@ -520,10 +632,25 @@ int vfs_new(const struct vfs_config *cfg, struct vfs **out)
 		r = mount_fs(vfs, "sys", sb, root);
 	if (r < 0)
 		goto fail;
+	default_mount_flags(vfs);
+
+	/* The caller's mounts (--volume, --mount, config.json), in order. */
+	for (int i = 0; i < cfg->nmounts; i++) {
+		consumed = i + 1; /* vfs_setup_mount takes the socket */
+		r = vfs_setup_mount(vfs, &cfg->mounts[i]);
+		if (r < 0) {
+			log_warn("vfs: mount at %s failed: %s",
+				 cfg->mounts[i].dst, strerror(-r));
+			goto fail;
+		}
+	}
 
 	*out = vfs;
 	return 0;
 fail:
+	for (int j = consumed; j < cfg->nmounts; j++)
+		if (cfg->mounts[j].gofer_sock >= 0)
+			close(cfg->mounts[j].gofer_sock);
 	log_warn("vfs: building the mount tree failed: %s", strerror(-r));
 	vfs_destroy(vfs);
 	return r;
@@ -546,6 +673,8 @@ int fs_struct_new(struct vfs *vfs, struct fs_struct **out)
 	fs->umask = 022;
 	vfs_dentry_get(fs->root.dentry);
 	vfs_dentry_get(fs->cwd.dentry);
+	vfs_mnt_get(fs->root.mnt);
+	vfs_mnt_get(fs->cwd.mnt);
 	*out = fs;
 	return 0;
 }
@@ -564,10 +693,14 @@ int fs_struct_copy(struct fs_struct *src, struct fs_struct **out)
 		return r;
 	vfs_dentry_put(fs->root.dentry);
 	vfs_dentry_put(fs->cwd.dentry);
+	vfs_mnt_put(fs->root.mnt);
+	vfs_mnt_put(fs->cwd.mnt);
 	pthread_mutex_lock(&src->lock);
 	fs->root = src->root;
 	fs->cwd = src->cwd;
 	fs->umask = src->umask;
+	vfs_mnt_get(fs->root.mnt);
+	vfs_mnt_get(fs->cwd.mnt);
 	pthread_mutex_unlock(&src->lock);
 	vfs_dentry_get(fs->root.dentry);
 	vfs_dentry_get(fs->cwd.dentry);
@@ -581,6 +714,8 @@ void fs_struct_put(struct fs_struct *fs)
 		return;
 	vfs_dentry_put(fs->root.dentry);
 	vfs_dentry_put(fs->cwd.dentry);
+	vfs_mnt_put(fs->root.mnt);
+	vfs_mnt_put(fs->cwd.mnt);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs);
 }
@@ -614,11 +749,15 @@ int fs_struct_chdir(struct fs_struct *fs, const char *path)
 void fs_struct_set_cwd(struct fs_struct *fs, const struct path *p)
 {
 	struct dentry *old;
+	struct mount *oldmnt;
 
 	vfs_dentry_get(p->dentry);
+	vfs_mnt_get(p->mnt);
 	pthread_mutex_lock(&fs->lock);
 	old = fs->cwd.dentry;
+	oldmnt = fs->cwd.mnt;
 	fs->cwd = *p;
 	pthread_mutex_unlock(&fs->lock);
 	vfs_dentry_put(old);
+	vfs_mnt_put(oldmnt);
 }

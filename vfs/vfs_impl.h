@@ -79,6 +79,8 @@ struct poll_table;
 #define FMODE_STREAM 0x8 /* the file keeps its own position (host fds) */
 #define FMODE_PREAD 0x10 /* pread/pwrite allowed (else ESPIPE) */
 #define FMODE_FIFO_OPEN 0x20 /* a FIFO whose pipe vfs_open() must still open */
+#define FMODE_FSNOTIFY 0x40 /* opened by open(2): the last close reports
+			      IN_CLOSE_* (vfs/fsnotify.h) */
 
 enum fs_kind { FS_GOFER, FS_TMPFS, FS_DEVFS, FS_HOST, FS_OVERLAY, FS_PROC,
 	       FS_SYSFS };
@@ -96,10 +98,16 @@ struct super_block {
 	_Atomic uint64_t next_ino;
 	_Atomic int64_t bytes_used; /* tmpfs data accounting */
 	int64_t bytes_max;
+	char *opts;		/* mountinfo super options after rw/ro
+				   (",size=1024k,mode=755"), or NULL */
 	void *priv;		/* goferfs: struct gofer_client; overlay: the
 				   lower (gofer) super block */
 	void (*destroy)(struct super_block *sb);
 	void (*inode_free)(struct inode *ino);
+	/* inotify marks on this sb's inodes (0: every fsnotify hook is a
+	 * no-op) and the rename cookie counter (vfs/fsnotify.c). */
+	_Atomic int fsnotify_marks;
+	_Atomic uint32_t fsnotify_cookie;
 	struct list_head link;	/* vfs->sbs */
 };
 
@@ -142,6 +150,21 @@ struct inode_ops {
 	int (*removexattr)(struct inode *ino, const char *name);
 	/* statfs(2); NULL: a tmpfs-like answer from sb->bytes_*. */
 	int (*statfs)(struct inode *ino, struct statfs *sfs);
+	/* Is the cached child d of dir (positive or negative) still right
+	 * (d_revalidate)? false: the fs dropped what it could of it and the
+	 * walk looks the name up again. vfs->lock held. NULL: always. */
+	bool (*revalidate)(struct inode *dir, struct dentry *d);
+	/* File systems whose directories live elsewhere (goferfs on a
+	 * writable bind mount): make `name` there (S_IFREG for open(O_CREAT),
+	 * S_IFDIR for mkdir; others -EPERM); the caller links the inode.
+	 * Used instead of create/mknod when set. vfs->lock held. */
+	int (*mknod_at)(struct inode *dir, const char *name, size_t len,
+			mode_t mode, const struct cred *cred,
+			struct inode **out);
+	/* ... and remove a name there before its dentry goes (unlink,
+	 * rmdir). NULL: the dentry tree is the directory. vfs->lock held. */
+	int (*unlink)(struct inode *dir, const char *name, size_t len,
+		      bool is_dir);
 };
 
 struct inode {
@@ -169,6 +192,12 @@ struct inode {
 	 * first open, cleared by the last release (vfs/fs/pipe.c),
 	 * inode->lock. */
 	struct pipe *fifo;
+	/* inotify marks on this inode (vfs/fsnotify.c), vfs->lock; NULL
+	 * when unwatched. */
+	struct fsnotify_conn *fsnotify;
+	/* O_TMPFILE without O_EXCL (I_LINKABLE): linkat may give this
+	 * unlinked inode a name. vfs->lock. */
+	bool linkable;
 };
 
 struct dentry {
@@ -192,12 +221,33 @@ struct dentry {
 	bool from_lookup;
 };
 
+/* Per-mount flags (MNT_* in include/linux/mount.h), vfs/mount.c. */
+#define VFS_MNT_RDONLY 0x1
+#define VFS_MNT_NOSUID 0x2
+#define VFS_MNT_NODEV 0x4
+#define VFS_MNT_NOEXEC 0x8
+#define VFS_MNT_NOATIME 0x10
+#define VFS_MNT_NODIRATIME 0x20
+#define VFS_MNT_RELATIME 0x40
+#define VFS_MNT_STRICTATIME 0x80
+
 struct mount {
-	struct mount *parent;
+	struct mount *parent;	/* NULL: the root, or a detached mount */
 	struct dentry *mountpoint; /* in parent */
 	struct dentry *root;
 	struct super_block *sb;
-	struct list_head link;	/* vfs->mounts */
+	struct list_head link;	/* vfs->mounts (attached, in mount order)
+				   or vfs->detached */
+	int id;			/* mountinfo mount ID, never reused */
+	unsigned int flags;	/* VFS_MNT_* */
+	/* Open files and fs_struct roots/cwds on this mount (mnt_count):
+	 * umount2 is EBUSY while there are any. vfs_mnt_get/put. */
+	_Atomic long users;
+	bool detached;		/* umount2(MNT_DETACH) while busy */
+	bool pinned;		/* made by vfs_new (devpts and the vfs keep
+				   pointers to it): never freed before
+				   vfs_destroy, only detached */
+	char *source;		/* mountinfo "mount source"; NULL: fs name */
 };
 
 struct path {
@@ -272,9 +322,18 @@ struct vfs {
 	bool mf_owned;		/* made by vfs_new (no vfs_config.mf) */
 	struct mount *root_mnt;
 	struct list_head mounts;
+	struct list_head detached; /* lazily unmounted, kept until destroy */
+	int next_mnt_id;
 	struct list_head sbs;
 	unsigned int next_minor;
 	unsigned int nr_negative;
+	/* locks.c: advisory-lock sleepers and blocked POSIX waiters, made
+	 * on first use (atomic), freed by vfs_destroy. */
+	struct vfs_lockstate *lockstate;
+	/* inotify instances and watches of the sandbox, against Linux's
+	 * per-user limits (vfs/fsnotify.h). */
+	_Atomic int inotify_instances;
+	_Atomic int inotify_watches;
 };
 
 struct fs_struct {
@@ -305,6 +364,43 @@ struct dentry *vfs_dentry_find(struct dentry *parent, const char *name,
 int vfs_mount(struct vfs *vfs, struct mount *parent, struct dentry *mp,
 	      struct super_block *sb, struct dentry *root,
 	      struct mount **out);
+
+/* ---- mount.c: the mount table (mount(2), umount2(2), mountinfo) ---- */
+static inline void vfs_mnt_get(struct mount *m)
+{
+	if (m)
+		atomic_fetch_add(&m->users, 1);
+}
+static inline void vfs_mnt_put(struct mount *m)
+{
+	if (m)
+		atomic_fetch_sub(&m->users, 1);
+}
+static inline bool vfs_mnt_readonly(const struct mount *m)
+{
+	return m && ((m->flags & VFS_MNT_RDONLY) || m->sb->readonly);
+}
+/* The mount stacked last on (mnt, d), or NULL (__lookup_mnt()). vfs->lock
+ * held. */
+struct mount *vfs_mnt_lookup(struct vfs *vfs, const struct mount *mnt,
+			     const struct dentry *d);
+/* mount(2) and umount2(2) on resolved arguments; vfs->lock taken inside.
+ * data: the option string (NUL-terminated copy) or NULL. */
+int vfs_do_mount(struct task *t, const char *source, const char *target,
+		 const char *fstype, unsigned long flags, const char *data);
+int vfs_do_umount(struct task *t, const char *target, int flags);
+/* /proc/<pid>/mountinfo (info) or /proc/<pid>/mounts as seen from root. */
+struct pfs_buf;
+void vfs_show_mounts(struct vfs *vfs, const struct path *root,
+		     struct pfs_buf *b, bool info);
+/* statfs f_flags (ST_*) from a mount's flags. */
+unsigned long vfs_mnt_statfs_flags(const struct mount *m);
+/* Set-up mounts (sandbox config): tmpfs/proc/sysfs/bind of a gofer root at
+ * an absolute path; missing directories are made (synthetic). */
+int vfs_setup_mount(struct vfs *vfs, const struct vfs_mount_spec *ms);
+/* Free a super block and its whole dentry tree (vfs.c; vfs->lock held). */
+void vfs_sb_release(struct vfs *vfs, struct super_block *sb,
+		    struct dentry *root);
 void vfs_now(struct timespec *ts);
 void vfs_inode_stat(struct inode *ino, struct stat *st);
 int vfs_permission(const struct inode *ino, const struct cred *cred,
@@ -319,6 +415,14 @@ int vfs_dcache_iterate(struct file *f, struct dir_ctx *ctx);
 #define WALK_FOLLOW 0x1	/* follow a trailing symlink */
 #define WALK_CREATE 0x2	/* a missing last component is not an error */
 #define WALK_PARENT 0x4	/* stop at the parent of the last component */
+/* openat2(2) RESOLVE_* (LOOKUP_* in fs/namei.c). BENEATH and IN_ROOT make
+ * the start directory the root of the walk. */
+#define WALK_BENEATH 0x8	/* EXDEV for anything leaving the start */
+#define WALK_IN_ROOT 0x10	/* "/" and ".." clamp at the start */
+#define WALK_NO_SYMLINKS 0x20	/* ELOOP for any symlink to follow */
+#define WALK_NO_MAGICLINKS 0x40 /* ELOOP for /proc fd/cwd/root/exe links */
+#define WALK_NO_XDEV 0x80	/* EXDEV for any mount crossing */
+#define WALK_CACHED 0x100	/* EAGAIN if the gofer would be asked */
 
 /* The last component's kind with WALK_PARENT (LAST_NORM etc. in
  * fs/namei.c). "a/." is LAST_DOT; "/" LAST_ROOT. */
@@ -373,6 +477,9 @@ bool vfs_file_is_dir(const struct file *f);
 /* ---- open.c ---- */
 int vfs_openat(struct task *t, int dirfd, const char *name, int flags,
 	       mode_t mode, struct file **out);
+/* openat2(2): resolve is WALK_BENEATH... (RESOLVE_* already checked). */
+int vfs_openat_resolve(struct task *t, int dirfd, const char *name, int flags,
+		       mode_t mode, unsigned int resolve, struct file **out);
 int vfs_stat_at(struct task *t, int dirfd, const char *name, int atflags,
 		struct stat *st);
 int vfs_access_at(struct task *t, int dirfd, const char *name, int mode,
@@ -479,6 +586,7 @@ int vfs_fcntl_lock(struct file *f, int cmd, struct flock *fl, void *owner,
 void vfs_locks_close_posix(struct file *f, void *owner);
 void vfs_locks_release_file(struct file *f);
 void vfs_locks_free(struct inode *ino);
+void vfs_locks_destroy(struct vfs *vfs);
 
 /* ---- fs helpers for the overlay and mknod ---- */
 /* No positive child and, in an overlay directory, no lower entry that is
@@ -601,6 +709,13 @@ int pipe_create(struct task *t, unsigned int flags, struct file **rd,
 struct pipe;
 int pipe_fifo_open(struct pipe **slot, pthread_mutex_t *slot_lock,
 		   struct file *f);
+/* splice/tee/vmsplice/sendfile helpers (see the end of pipe.c). */
+bool pipe_file_is_pipe(const struct file *f);
+bool pipe_files_same(const struct file *a, const struct file *b);
+int pipe_wait_data(struct file *f, bool nonblock);
+ssize_t pipe_wait_space(struct file *f, bool nonblock);
+size_t pipe_peek(struct file *f, size_t skip, void *buf, size_t len);
+void pipe_consume(struct file *f, size_t n);
 #define PIPE_DEF_BUFFERS 16
 #define PIPE_MAX_SIZE (1024 * 1024) /* /proc/sys/fs/pipe-max-size */
 
@@ -613,6 +728,19 @@ int timerfd_create_file(int clockid, int flags, struct file **out);
 int timerfd_settime_file(struct file *f, int flags,
 			 const struct itimerspec *nv, struct itimerspec *old);
 int timerfd_gettime_file(struct file *f, struct itimerspec *cur);
+/* signalfd.c: mask is the set read (SIGKILL/SIGSTOP already removed);
+ * update: -EINVAL if f is not a signalfd. */
+int signalfd_create(uint64_t mask, int flags, struct file **out);
+int signalfd_update(struct file *f, uint64_t mask);
+bool file_is_signalfd(const struct file *f);
+uint64_t signalfd_file_mask(struct file *f);
+/* pidfd.c: the file holds a reference on p. pidfd_file_process: NULL if f
+ * is not a pidfd; pidfd_file_pid: the tgid, -1 once reaped (fdinfo). */
+struct process;
+int pidfd_create(struct process *p, unsigned int flags, struct file **out);
+bool file_is_pidfd(const struct file *f);
+struct process *pidfd_file_process(const struct file *f);
+int pidfd_file_pid(const struct file *f);
 bool file_is_epoll(const struct file *f);
 void epoll_release_file(struct file *f, struct waitq *wq);
 /* struct epoll_event as x86-64 lays it out: packed, 12 bytes. */
@@ -691,10 +819,14 @@ int procfs_new(struct vfs *vfs, struct super_block **sb, struct dentry **root);
 int sysfs_new(struct vfs *vfs, struct super_block **sb, struct dentry **root);
 /* proc_pid.c: the /proc/[pid] and /proc/[pid]/task/[tid] directory. */
 extern const struct pfs_entry proc_pid_dir;
+int procfs_file_tgid(const struct file *f);
 extern const struct pfs_entry proc_tid_dir;
 int proc_root_lookup(const struct pfs_node *dir, const char *name, size_t len,
 		     struct pfs_node *out);
 int proc_root_iterate(const struct pfs_node *dir, struct dir_ctx *ctx);
+/* Is ino a magic link (fd/N, cwd, root, exe)? 1: *out is its target;
+ * 2: magic, follow its text; 0: not magic; -errno (proc_pid.c). */
+int proc_magic_link(struct inode *ino, struct path *out);
 /* The task whose system call is being served (-ESRCH outside one). */
 struct kernel;
 struct kernel *proc_kernel(void);

@@ -30,6 +30,11 @@ enum gofer_op {
 	GOFER_OP_CLOSE,		/* handle -> (forget it) */
 	GOFER_OP_STATFS,	/* handle -> statfs */
 	GOFER_OP_READDIR_PLUS,	/* handle, offset -> entries with their stat */
+	/* Writable roots only (EROFS otherwise): */
+	GOFER_OP_CREATE,	/* dir handle, name, arg mode -> new regular
+				   file (O_EXCL), handle + stat as WALK */
+	GOFER_OP_MKDIR,		/* dir handle, name, arg mode -> handle + stat */
+	GOFER_OP_UNLINK,	/* dir handle, name, arg AT_REMOVEDIR or 0 */
 };
 
 /* "No handle yet": a goferfs inode made from a READDIR_PLUS record walks
@@ -52,7 +57,8 @@ struct gofer_req {
 	uint64_t arg;	 /* OPEN: flags; READDIR(_PLUS): offset (cookie) */
 	uint32_t namelen;
 	uint32_t pad;
-	char name[];	 /* WALK: namelen bytes, not NUL-terminated */
+	char name[];	 /* WALK, CREATE, MKDIR, UNLINK: namelen bytes,
+			    not NUL-terminated */
 };
 
 struct gofer_reply {

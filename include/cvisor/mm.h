@@ -149,6 +149,25 @@ int mm_zero(struct mm *mm, uint64_t dst, size_t len);
 int mm_iovecs(struct mm *mm, uint64_t addr, size_t len, bool write,
 	      struct iovec *iov, int max);
 
+/*
+ * Syscall patching (asked for by the platform through platform_mm_ops).
+ * mm_text_reserve: map [addr, addr+len) (page aligned) as a private
+ * anonymous read+exec region the workload cannot unmap, remap, mprotect,
+ * madvise or map over (EPERM/EACCES/EINVAL); fork copies it like any
+ * private mapping. 0 if created or already reserved there, -EEXIST if
+ * something else is mapped there.
+ * mm_text_poke: replace len (<= 16) bytes at addr, inside one page of a
+ * private executable mapping, by new iff they equal old (-EAGAIN if not),
+ * whatever the protection. Copy-on-write is broken first, so the change
+ * never reaches another address space or a file. MM_POKE_ATOMIC: the bytes
+ * must fit an aligned 8- or 16-byte window, written with one atomic
+ * compare-and-exchange (-EINVAL if they don't fit).
+ */
+/* MM_POKE_PLAIN, MM_POKE_ATOMIC: include/cvisor/platform.h */
+int mm_text_reserve(struct mm *mm, uint64_t addr, uint64_t len);
+int mm_text_poke(struct mm *mm, uint64_t addr, const void *old,
+		 const void *new, size_t len, int mode);
+
 /* Layout: user_max is the platform's limit (page aligned); the initial
  * stack ends at mm_stack_top and mmap places mappings top-down from
  * mm_mmap_base, a gap below it (like Linux's mmap_base). */
@@ -157,11 +176,49 @@ uint64_t mm_stack_top(struct mm *mm);
 uint64_t mm_mmap_base(struct mm *mm);
 /* Record the initial stack pointer ("[stack]" in maps). */
 void mm_set_start_stack(struct mm *mm, uint64_t sp);
+/* What execve records (Linux's mm->exe_file and mm->arg_start..env_end):
+ * the executed file (the interpreter of a #! script; a reference is
+ * taken, dropped with the mm; fork copies it) and the argv and envp string
+ * ranges on the initial stack, for /proc/PID/{exe,cmdline,environ}. */
+struct mm_args {
+	uint64_t arg_start, arg_end, env_start, env_end; /* 0: not recorded */
+};
+void mm_set_exec(struct mm *mm, struct file *exe, const struct mm_args *a);
+/* The executable with a new reference (vfs_file_put it), or NULL. Takes
+ * no lock (mm_set_exec runs before the mm is shared). */
+struct file *mm_exe_file(struct mm *mm);
+void mm_get_args(struct mm *mm, struct mm_args *out);
 bool mm_is_empty(struct mm *mm);
 /* Resident bytes (pages present in this address space). */
 uint64_t mm_resident(struct mm *mm);
 
 /* Describe the mappings like /proc/self/maps (for debug and procfs). */
 int mm_dump_maps(struct mm *mm, char *buf, size_t size);
+
+/*
+ * System V shared memory (sentry/ipc/shm.c). A segment's pages are a
+ * shared object of fixed size (npages), like a MAP_SHARED anonymous
+ * mapping's: the segment holds the reference mm_shm_new returns and each
+ * VMA mapping it holds one more, so fork shares an attachment and exit,
+ * exec and munmap drop it. mm_shm_nattch is the number of such VMAs
+ * (Linux's shm_nattch). Lock order: the caller's shm lock -> mm->lock.
+ */
+struct mobj;
+enum mm_shm_place {
+	MM_SHM_ANYWHERE,	/* shmaddr NULL: pick an address */
+	MM_SHM_FIXED_FREE,	/* at addr, -EINVAL if anything is there */
+	MM_SHM_FIXED_REPLACE,	/* at addr, replacing mappings (SHM_REMAP) */
+};
+int mm_shm_new(uint64_t npages, struct mobj **out);
+void mm_shm_put(struct memfile *mf, struct mobj *o);
+int mm_shm_nattch(struct mobj *o);
+/* Pages of the segment that have a frame (SHM_INFO shm_rss). */
+uint64_t mm_shm_resident(struct mobj *o);
+/* Map the whole object; returns the address or -errno. */
+int64_t mm_shm_attach(struct mm *mm, struct mobj *o, uint64_t addr, int prot,
+		      int maxprot, enum mm_shm_place how);
+/* shmdt: unmap the attachment made at addr; *which is the object's
+ * identity (no reference: compare it only). -EINVAL if none. */
+int mm_shm_detach(struct mm *mm, uint64_t addr, struct mobj **which);
 
 #endif

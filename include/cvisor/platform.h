@@ -28,6 +28,7 @@
 #define CVISOR_PLATFORM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/user.h>
 
@@ -57,6 +58,23 @@ struct stop_info {
 	uint64_t trapno; /* FAULT: x86 trap number if known, else ~0 */
 };
 
+/*
+ * What the sentry's memory manager does for a platform address space that
+ * patches workload code (systrap's syscall patching). `mm` is the opaque
+ * owner given to as_set_mm; every call takes the mm's lock itself, so the
+ * platform must hold none of its own locks that mm may need (as_map etc.).
+ * read: copy workload memory as the workload may read it (0 / -EFAULT).
+ * reserve, poke: mm_text_reserve / mm_text_poke (include/cvisor/mm.h).
+ */
+#define MM_POKE_PLAIN 0	/* plain stores */
+#define MM_POKE_ATOMIC 1	/* one atomic compare-and-exchange */
+struct platform_mm_ops {
+	int (*read)(void *mm, uint64_t addr, void *buf, size_t len);
+	int (*reserve)(void *mm, uint64_t addr, uint64_t len);
+	int (*poke)(void *mm, uint64_t addr, const void *old, const void *new,
+		    size_t len, int mode);
+};
+
 struct platform_config {
 	int memfd;		/* the memory file; platforms map only from it */
 	bool debug;
@@ -79,6 +97,11 @@ struct platform_ops {
 	int (*as_unmap)(struct platform_as *as, uint64_t addr, uint64_t len);
 	int (*as_protect)(struct platform_as *as, uint64_t addr, uint64_t len,
 			  int prot);
+	/* Optional: the mm that owns the address space, for platforms that
+	 * patch workload code. Called once by mm_new, right after as_new;
+	 * the mm outlives the address space. */
+	void (*as_set_mm)(struct platform_as *as,
+			  const struct platform_mm_ops *ops, void *mm);
 
 	int (*ctx_new)(struct platform_as *as, struct platform_ctx **out);
 	void (*ctx_release)(struct platform_ctx *ctx);

@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 
+#include "cvisor/vfs.h"
+
 struct sandbox_config {
 	const char *platform;	/* "systrap" (default), "ptrace", "kvm" */
 	const char *rootfs;	/* host directory served read-only as / */
@@ -16,6 +18,11 @@ struct sandbox_config {
 	bool cwd_optional;	/* fall back to "/" if cwd is not reachable */
 	char *const *argv;	/* argv[0] is the command */
 	char *const *envp;
+	/* Extra mounts in order (--volume, --mount, config.json mounts[]);
+	 * "bind" ones name a host directory in source, served by the gofer
+	 * (gofer_sock is filled in by sandbox_run). */
+	const struct vfs_mount_spec *mounts;
+	int nmounts;
 };
 
 /* Run argv in a fresh sandbox, wait for it, and return the exit code a shell

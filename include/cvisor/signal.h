@@ -61,6 +61,7 @@
 
 #include "cvisor/platform.h"
 #include "cvisor/util.h"
+#include "cvisor/waitq.h"
 
 /* Kernel-internal restart codes (include/linux/errno.h). Never seen by the
  * workload. */
@@ -134,6 +135,14 @@ struct signal_group {
 	/* Children's usage for getrusage(RUSAGE_CHILDREN) and times(): the
 	 * processes engineer adds a reaped child's totals here. */
 	uint64_t cutime_ns, cstime_ns;
+	/* Usage of exited threads (added under kernel->lock as each thread
+	 * drops its platform context) and resident high-water marks in KiB
+	 * (ru_maxrss of the group and of its reaped children). Atomic. */
+	uint64_t dead_utime_ns, dead_stime_ns;
+	uint64_t maxrss_kb, cmaxrss_kb;
+	/* signalfd readers of this group's threads (Linux's
+	 * sighand->signalfd_wqh): woken whenever a signal is queued. */
+	struct waitq signalfd_wq;
 };
 
 /* restart_syscall(2) state (include/linux/restart_block.h). */
@@ -180,6 +189,10 @@ void signal_task_free(struct task *t);
 /* For a signal_group embedded elsewhere (see the note above). */
 void signal_group_init(struct signal_group *g);
 void signal_group_destroy(struct signal_group *g);
+/* Extra references on a group signal.c allocated (a signalfd watching its
+ * signalfd_wq); no-ops on embedded groups. put may free the group. */
+void signal_group_get(struct signal_group *g);
+void signal_group_put(struct signal_group *g);
 
 /* Queue a signal. info->si_signo must be valid; 0 is a no-op (kill -0).
  * _tgid: to a thread group (any thread that doesn't block it); _task: to
@@ -188,9 +201,18 @@ int signal_send_tgid(struct kernel *k, int tgid, const siginfo_t *info);
 int signal_send_task(struct task *t, const siginfo_t *info);
 /* The same with the target's group already known (timers, SIGCHLD). */
 int signal_send_group(struct task *t, const siginfo_t *info);
+/* The same with kernel->lock held by the caller (a SIGCONT's parent
+ * notification then does not take it again). */
+int signal_send_task_klocked(struct task *t, const siginfo_t *info);
+int signal_send_group_klocked(struct task *t, const siginfo_t *info);
 /* A host signal reached the workload thread (STOP_SIGNAL): queue it to
  * the thread as if the kernel had sent it. */
 void signal_host_signal(struct task *t, int signo);
+
+/* signalfd (vfs/anon/signalfd.c): take t's first pending signal (its own
+ * queue, then the group's) that is in mask; 0 if none. Is one pending? */
+int signal_dequeue_mask(struct task *t, uint64_t mask, siginfo_t *info);
+bool signal_pending_mask(struct task *t, uint64_t mask);
 
 /* Does the task have an unblocked pending signal (or is it being killed)?
  * task_block() returns -EINTR when this is true. */

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct kernel;
@@ -24,5 +25,21 @@ void syslog_printk(struct kernel *k, int level, const char *fmt, ...)
  * returns bytes, a size, 0, or -errno. cap_syslog: the caller holds
  * CAP_SYSLOG or CAP_SYS_ADMIN. */
 long syslog_do(struct kernel *k, int type, char *buf, int len, bool cap_syslog);
+
+/* /dev/kmsg (Documentation/ABI/testing/dev-kmsg): records numbered by a
+ * sequence number from boot. A reader keeps its own *seq. */
+struct waitq;
+/* The oldest record still in the ring (open, SEEK_SET/SEEK_DATA) or the
+ * next one to come (SEEK_END); -ENOMEM if the ring cannot be made. */
+int syslog_kmsg_seq(struct kernel *k, bool end, uint64_t *seq);
+/* Record *seq as "prio,seq,usec,-;text\n" into buf and advance *seq.
+ * -EAGAIN: no such record yet; -EPIPE: it was overwritten (*seq moves to
+ * the oldest); -EINVAL: buf is too small for it. */
+long syslog_kmsg_read(struct kernel *k, uint64_t *seq, char *buf, size_t len);
+/* devkmsg_write: one record from buf, with an optional "<prio>" prefix
+ * (facility 0 becomes LOG_USER); returns len or -errno. */
+long syslog_kmsg_write(struct kernel *k, const char *buf, size_t len);
+/* Woken (all events) when a record is added. NULL on -ENOMEM. */
+struct waitq *syslog_kmsg_waitq(struct kernel *k);
 
 #endif

@@ -16,7 +16,8 @@
  *                  pgid/sid)
  *   -> sighand->lock (cvisor/signal.h) -> task->block_lock
  *   kernel->futex_lock is a separate leaf-ish lock: futex.c takes it and then
- *   mm->lock (reading the futex word); never with kernel->lock held.
+ *   mm->lock (reading the futex word) or kernel->lock (the owner look-up of
+ *   FUTEX_LOCK_PI); never with kernel->lock held.
  *   mm->lock -> memfile lock (cvisor/mm.h). kernel->lock is never held while
  *   calling into mm, vfs or the platform (except ctx_interrupt, which is
  *   callable from anywhere).
@@ -46,6 +47,7 @@ struct mm;
 struct vfs;
 struct futex_table;
 struct timer_service;
+struct ipc_namespace;
 
 #define CV_NSIG 64
 #define CV_RLIM_NLIMITS 16
@@ -96,6 +98,9 @@ struct kernel {
 	/* syslog: the sentry's kernel log ring (sentry/kernel/syslog.c),
 	 * made on first use; read by syslog(2) and /dev/kmsg. Atomic. */
 	struct syslog *syslog;
+	/* System V IPC and POSIX message queues (sentry/ipc/, cvisor/ipc.h):
+	 * the sandbox's IPC namespace, made on first use. Atomic. */
+	struct ipc_namespace *ipc;
 };
 
 enum process_state {
@@ -126,6 +131,9 @@ struct process {
 	bool is_child_subreaper, has_child_subreaper;
 	/* wait4/waitid sleepers of this process (Linux's wait_chldexit). */
 	struct waitq child_wait;
+	/* pidfd pollers (Linux's pid->wait_pidfd): woken when the process
+	 * becomes a zombie and when it is reaped. */
+	struct waitq pidfd_wq;
 	/* execve by a non-leader: the thread that waits in de_thread. */
 	struct task *exec_waiter;
 	/* itimers live in the signals engineer's signal_group. */
@@ -276,14 +284,45 @@ struct clone_params {
 	int exit_signal;
 	uint64_t stack;		/* new rsp, 0 = same */
 	uint64_t parent_tid, child_tid, tls;
+	uint64_t pidfd;		/* CLONE_PIDFD: where the new fd goes */
 };
 long process_clone(struct task *t, const struct clone_params *cp);
 
+/* pidfds (sentry/syscalls/sys_pidfd.c, the file in vfs/anon/pidfd.c).
+ * pidfd_install: a new pidfd (O_CLOEXEC) for p in t's fd table, its number
+ * written as an int to uaddr unless 0: the fd or -errno. pidfd_get_tgid: the tgid a pidfd refers to (0 once reaped) or
+ * -EBADF; *f_flags gets the file's status flags (PIDFD_NONBLOCK). */
+int pidfd_install(struct task *t, struct process *p, uint64_t uaddr);
+int pidfd_get_tgid(struct task *t, int fd, unsigned int *f_flags);
+
+/* CPU usage (sentry/kernel/procinfo.c). task_cputimes: one thread, user =
+ * its workload thread (platform ctx_cputime), sys = the sentry host thread
+ * serving it; callers hold kernel->lock or are t's own thread (the
+ * platform call only reads /proc and takes no sentry lock).
+ * process_rusage: RUSAGE_SELF (live threads + exited ones), RUSAGE_THREAD,
+ * RUSAGE_CHILDREN (reaped children), for getrusage(2) and times(2).
+ * Takes kernel->lock for RUSAGE_SELF. */
+void task_cputimes(struct task *t, uint64_t *user, uint64_t *sys);
+void process_rusage(struct task *t, int who, struct rusage *ru);
+/* /proc/[pid]/stat: utime, stime, cutime, cstime in ns of t's thread
+ * (thread) or process, for a task of any process (takes kernel->lock). */
+void procinfo_cputimes(struct task *t, bool thread, uint64_t ns[4]);
+/* Exit (and execve, for the context it drops): fold t's usage into its
+ * group (k->lock held, in the section that clears or swaps t->ctx;
+ * user/sys/rss_kb measured just before by the caller). */
+void task_account_exit_locked(struct task *t, uint64_t user, uint64_t sys,
+			      uint64_t rss_kb);
+/* wait: the usage of zombie c (its threads and its reaped children), and
+ * the parent's children totals when c is reaped (k->lock held). */
+void process_zombie_rusage(const struct process *c, struct rusage *ru);
+void process_reap_account_locked(struct process *parent, struct process *c);
+
 /* wait4/waitid core (sentry/kernel/wait.c): the pid reported, 0, or
  * -errno (-ERESTARTSYS when a signal interrupts the wait). */
-long process_wait4(struct task *t, int pid, int options, int *status);
+long process_wait4(struct task *t, int pid, int options, int *status,
+		   struct rusage *ru);
 long process_waitid(struct task *t, int which, int id, int options,
-		    siginfo_t *info);
+		    siginfo_t *info, struct rusage *ru);
 
 /* execve core (sentry/kernel/exec.c) on workload pointers; returns 0
  * (regs are the new image's) or -errno with the old image intact. */

@@ -29,6 +29,21 @@ struct fs_struct;
 struct task;
 struct vfs;
 
+/* One mount made at sandbox start (--volume, --mount, config.json
+ * mounts[]), vfs/mount.c. */
+struct vfs_mount_spec {
+	const char *type;	/* "bind" (a gofer root), "tmpfs", "proc",
+				   "sysfs", "devpts", "mqueue", "cgroup" */
+	const char *source;	/* host path (bind) or source name shown in
+				   mountinfo; NULL: the type */
+	const char *dst;	/* absolute path in the sandbox */
+	int gofer_sock;		/* bind: connected to its gofer server
+				   (vfs_new takes it), else -1 */
+	bool readonly, nosuid, nodev, noexec;
+	int64_t size;		/* tmpfs: bytes, 0 = default */
+	mode_t mode;		/* tmpfs: root mode, 0 = 01777 */
+};
+
 struct vfs_config {
 	int gofer_sock;		/* connected to the gofer serving "/" */
 	bool root_readonly;	/* the gofer serves the root read-only */
@@ -42,6 +57,10 @@ struct vfs_config {
 	 * NULL: the vfs makes a private one (unit tests). Must outlive the
 	 * vfs. */
 	struct memfile *mf;
+	/* Extra mounts, in order (parents first); vfs_new takes every
+	 * gofer_sock in them, also on failure. */
+	const struct vfs_mount_spec *mounts;
+	int nmounts;
 };
 
 /* Build the mount tree: gofer root (or the overlay over it) at /, tmpfs

@@ -349,6 +349,7 @@ static void exec_commit(struct task *t, const char *filename,
 	struct fdtable *nfdt;
 	struct mm *old_mm;
 	const char *base;
+	uint64_t old_user = 0, rss_kb;
 	int err;
 
 	if (de_thread(t)) {
@@ -357,7 +358,13 @@ static void exec_commit(struct task *t, const char *filename,
 		return;
 	}
 	err = k->platform->ops->ctx_new(mm_platform_as(img->mm), &ctx);
+	/* The old context's CPU time would vanish with it: keep it in the
+	 * group's totals (procinfo.c), like the resident size. */
+	if (t->ctx && k->platform->ops->ctx_cputime)
+		k->platform->ops->ctx_cputime(t->ctx, &old_user);
+	rss_kb = t->mm ? mm_resident(t->mm) / 1024 : 0;
 	pthread_mutex_lock(&k->lock);
+	task_account_exit_locked(t, old_user, 0, rss_kb);
 	old_ctx = t->ctx;
 	t->ctx = ctx;
 	old_mm = t->mm;

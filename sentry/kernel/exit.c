@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "cvisor/ipc.h"
 #include "cvisor/log.h"
 #include "cvisor/mm.h"
 #include "cvisor/signal.h"
@@ -231,6 +232,8 @@ static void exit_notify_locked(struct kernel *k, struct process *p,
 	p->exit_status = p->group_exiting ? p->group_exit_status
 					  : p->leader->exit_status;
 	notify_parent_locked(p, nl);
+	/* do_notify_pidfd(): pidfd pollers see the exit. */
+	waitq_wake(&p->pidfd_wq, ~0ULL);
 }
 
 static void shutdown_fn(struct task *t, void *arg)
@@ -248,6 +251,7 @@ void task_do_exit(struct task *t)
 	struct process *p = t->proc;
 	struct notify_list nl = { 0 };
 	struct platform_ctx *ctx;
+	uint64_t ut, st, rss;
 	bool leader;
 
 	/* The last thread of a session leader hangs up its controlling
@@ -267,7 +271,12 @@ void task_do_exit(struct task *t)
 			t->clear_child_tid = 0;
 		}
 	}
+	/* The thread's usage joins the group's in the section that clears
+	 * ctx (procinfo.c), so it is never counted twice or lost. */
+	rss = t->mm ? mm_resident(t->mm) / 1024 : 0;
+	task_cputimes(t, &ut, &st);
 	pthread_mutex_lock(&k->lock);
+	task_account_exit_locked(t, ut, st, rss);
 	task_vfork_release_locked(t);
 	ctx = t->ctx;
 	t->ctx = NULL;
@@ -300,6 +309,8 @@ void task_do_exit(struct task *t)
 	if (p->exec_waiter && p->nr_threads <= 1)
 		task_wake(p->exec_waiter);
 	if (p->nr_threads == 0) {
+		/* exit_sem() before the parent can see the zombie. */
+		ipc_process_exit(k, p->tgid);
 		exit_notify_locked(k, p, &nl);
 		if (p->tgid == 1) {
 			/* Like a PID namespace: init's end kills the rest. */

@@ -1,7 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Futexes (kernel/futex/): WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP,
- * WAIT_BITSET, WAKE_BITSET; robust lists at exit. PI ops are ENOSYS.
+ * WAIT_BITSET, WAKE_BITSET; robust lists at exit; the PI lock operations
+ * LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI.
+ *
+ * PI futexes (kernel/futex/pi.c, futex(2) "Priority-inheritance futexes")
+ * keep Linux's word protocol: the owner's TID, FUTEX_WAITERS while someone
+ * may be queued in the sentry, FUTEX_OWNER_DIED after a robust owner died.
+ * Ownership is handed off by the sentry: UNLOCK_PI with waiters writes the
+ * first waiter's TID | FUTEX_WAITERS into the word and wakes that waiter,
+ * which returns owning the lock (a waiter that times out or is interrupted
+ * first is simply dequeued). An owner that exits holding the lock hands it
+ * to the first waiter too, with FUTEX_OWNER_DIED set (handle_futex_death
+ * for robust locks, exit_pi_state_list + fixup_pi_state_owner otherwise).
+ * There is no priority boosting (no real-time scheduling in the sandbox),
+ * and WAIT_REQUEUE_PI/CMP_REQUEUE_PI (condition variables with PI mutexes)
+ * stay ENOSYS; glibc's PTHREAD_PRIO_INHERIT mutexes need only the four
+ * lock operations.
  *
  * Keys: a private futex is (mm, address). A shared one is the sentry address
  * of its byte in the memory file (frame + page offset), so MAP_SHARED memory
@@ -11,8 +26,10 @@
  * "shared" futex in private anonymous memory by (mm, address) too.
  * Locks: kernel->futex_lock over the whole table (one lock: 2 vCPUs, short
  * sections); it is taken with no other lock held and mm->lock may be taken
- * inside it (the value read). Waiters live on their task's stack and remove
- * themselves before returning.
+ * inside it (the value read), as may kernel->lock (LOCK_PI checks that the
+ * owner exists; nobody takes futex_lock with kernel->lock held). Waiters
+ * live on their task's stack and remove themselves before returning (a PI
+ * waiter granted the lock is removed by the granter).
  */
 #include <errno.h>
 #include <limits.h>
@@ -37,9 +54,13 @@ struct futex_key {
 struct futex_waiter {
 	struct list_head link;
 	struct futex_key key;
-	uint32_t bitset;
+	uint32_t bitset;	/* 0 for PI waiters: no WAKE reaches them */
 	struct task *t;
 	bool woken;
+	/* PI waiters: the word, and whether the lock was handed to us. */
+	bool pi;
+	bool acquired;
+	uint32_t *word;
 };
 
 struct futex_table {
@@ -272,7 +293,7 @@ static long futex_requeue(struct task *t, bool shared, uint64_t uaddr,
 		return -EAGAIN;
 	}
 	list_for_each_entry_safe(w, tmp, b1, link) {
-		if (!key_eq(&w->key, &k1))
+		if (!key_eq(&w->key, &k1) || w->pi)
 			continue;
 		if (woken < nr_wake) {
 			list_del(&w->link);
@@ -349,6 +370,223 @@ static long futex_wake_op(struct task *t, bool shared, uint64_t uaddr,
 	return woken;
 }
 
+/* ---- PI futexes ---- */
+
+#ifndef FUTEX_LOCK_PI2
+#define FUTEX_LOCK_PI2 13
+#endif
+
+/* The first PI waiter of key (k->futex_lock held), or NULL. */
+static struct futex_waiter *pi_top(struct kernel *k,
+				   const struct futex_key *key)
+{
+	struct futex_waiter *w;
+
+	list_for_each_entry(w, bucket(k, key), link)
+		if (w->pi && key_eq(&w->key, key))
+			return w;
+	return NULL;
+}
+
+/* Give the lock to w (futex_lock held): the word already names it. */
+static void pi_grant(struct futex_waiter *w)
+{
+	list_del(&w->link);
+	w->woken = true;
+	w->acquired = true;
+	task_wake(w->t);
+}
+
+/* attach_to_pi_owner(): does the alleged owner exist? 1 yes, 0 gone (a
+ * thread that has finished exiting: handle_exit_race gives ESRCH), -1 it
+ * is exiting (Linux's -EBUSY: wait until its robust list and PI hand-off
+ * are done, then look again). */
+static int pi_owner_state(struct kernel *k, int tid)
+{
+	struct task *o;
+	int r;
+
+	pthread_mutex_lock(&k->lock);
+	o = kernel_find_task(k, tid);
+	if (!o || o->exited)
+		r = 0;
+	else if (o->exiting || __atomic_load_n(&o->killed, __ATOMIC_SEQ_CST) ||
+		 (o->proc && __atomic_load_n(&o->proc->group_exiting,
+					     __ATOMIC_SEQ_CST)))
+		r = -1;
+	else
+		r = 1;
+	pthread_mutex_unlock(&k->lock);
+	return r;
+}
+
+static long futex_lock_pi(struct task *t, uint64_t uaddr, bool shared,
+			  const struct timespec *deadline, bool trylock)
+{
+	struct kernel *k = t->k;
+	struct futex_waiter w = { .t = t, .pi = true };
+	uint32_t tid = (uint32_t)t->tid, v, nv;
+	int r;
+
+	r = get_key(t, uaddr, shared, true, &w.key, &w.word);
+	if (r)
+		return r;
+	pthread_mutex_lock(&k->futex_lock);
+	for (;;) {
+		v = __atomic_load_n(w.word, __ATOMIC_SEQ_CST);
+		if ((v & FUTEX_TID_MASK) == tid) {
+			r = -EDEADLK;
+			break;
+		}
+		if (!(v & FUTEX_TID_MASK)) {
+			/* Free (maybe OWNER_DIED): take it, keeping that bit. */
+			nv = (v & FUTEX_OWNER_DIED) | tid |
+			     (pi_top(k, &w.key) ? FUTEX_WAITERS : 0);
+			if (__atomic_compare_exchange_n(w.word, &v, nv, false,
+							__ATOMIC_SEQ_CST,
+							__ATOMIC_SEQ_CST)) {
+				r = 0;
+				break;
+			}
+			continue;
+		}
+		/* futex_lock_pi_atomic(): announce a waiter (so the owner's
+		 * unlock comes here), then look the owner up. */
+		if (!(v & FUTEX_WAITERS) &&
+		    !__atomic_compare_exchange_n(w.word, &v, v | FUTEX_WAITERS,
+						 false, __ATOMIC_SEQ_CST,
+						 __ATOMIC_SEQ_CST))
+			continue;
+		r = pi_owner_state(k, (int)(v & FUTEX_TID_MASK));
+		if (r == 0) {
+			r = -ESRCH;
+			break;
+		}
+		if (r < 0) {
+			struct timespec ts;
+
+			pthread_mutex_unlock(&k->futex_lock);
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_nsec += 1000000;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			if (task_block(t, &ts) == -EINTR)
+				return -ERESTARTNOINTR;
+			pthread_mutex_lock(&k->futex_lock);
+			continue;
+		}
+		r = trylock ? -EWOULDBLOCK : 1;
+		break;
+	}
+	if (r != 1) {
+		pthread_mutex_unlock(&k->futex_lock);
+		return r;
+	}
+	list_add_tail(&w.link, bucket(k, &w.key));
+	pthread_mutex_unlock(&k->futex_lock);
+	for (;;) {
+		r = task_block(t, deadline);
+		pthread_mutex_lock(&k->futex_lock);
+		if (w.acquired) {
+			pthread_mutex_unlock(&k->futex_lock);
+			return 0;
+		}
+		if (r) {
+			list_del(&w.link);
+			pthread_mutex_unlock(&k->futex_lock);
+			/* futex_lock_pi() restarts after a handler. */
+			return r == -ETIMEDOUT ? -ETIMEDOUT : -ERESTARTNOINTR;
+		}
+		pthread_mutex_unlock(&k->futex_lock);
+	}
+}
+
+static long futex_unlock_pi(struct task *t, uint64_t uaddr, bool shared)
+{
+	struct kernel *k = t->k;
+	struct futex_waiter *top;
+	struct futex_key key;
+	uint32_t *word, tid = (uint32_t)t->tid, v, nv;
+	int r;
+
+	r = get_key(t, uaddr, shared, true, &key, &word);
+	if (r)
+		return r;
+	pthread_mutex_lock(&k->futex_lock);
+	v = __atomic_load_n(word, __ATOMIC_SEQ_CST);
+	do {
+		if ((v & FUTEX_TID_MASK) != tid) {
+			pthread_mutex_unlock(&k->futex_lock);
+			return -EPERM;
+		}
+		/* wake_futex_pi(): the next owner's TID, WAITERS kept since
+		 * more may queue; no waiter: 0 (neither bit preserved). */
+		top = pi_top(k, &key);
+		nv = top ? ((uint32_t)top->t->tid | FUTEX_WAITERS) : 0;
+	} while (!__atomic_compare_exchange_n(word, &v, nv, false,
+					      __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+	if (top)
+		pi_grant(top);
+	pthread_mutex_unlock(&k->futex_lock);
+	return 0;
+}
+
+/* The owner tid died holding a PI futex whose waiters are queued under
+ * key (futex_lock held, word's TID checked by the caller): hand it on. */
+static bool pi_owner_died_locked(struct kernel *k, const struct futex_key *key,
+				 uint32_t *word, uint32_t tid, bool robust)
+{
+	struct futex_waiter *top = pi_top(k, key);
+	uint32_t v = __atomic_load_n(word, __ATOMIC_SEQ_CST), nv;
+
+	do {
+		if ((v & FUTEX_TID_MASK) != tid)
+			return false;
+		if (top)	/* fixup_pi_state_owner(): owner died */
+			nv = (uint32_t)top->t->tid | FUTEX_WAITERS |
+			     FUTEX_OWNER_DIED;
+		else if (!robust)
+			return false;
+		else
+			nv = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+	} while (!__atomic_compare_exchange_n(word, &v, nv, false,
+					      __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+	if (top)
+		pi_grant(top);
+	return true;
+}
+
+/* exit_pi_state_list(): PI futexes with sentry waiters that the exiting
+ * task still owns (not on its robust list) go to their first waiter. */
+static void pi_exit_owned(struct task *t)
+{
+	struct kernel *k = t->k;
+	uint32_t tid = (uint32_t)t->tid;
+	bool again = true;
+
+	pthread_mutex_lock(&k->futex_lock);
+	while (again) {
+		again = false;
+		for (int i = 0; i < FUTEX_BUCKETS && !again; i++) {
+			struct futex_waiter *w;
+
+			list_for_each_entry(w, &k->futex->b[i], link) {
+				if (!w->pi || (__atomic_load_n(w->word,
+							       __ATOMIC_SEQ_CST) &
+					       FUTEX_TID_MASK) != tid)
+					continue;
+				pi_owner_died_locked(k, &w->key, w->word, tid,
+						     false);
+				again = true;	/* the list changed */
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&k->futex_lock);
+}
+
 long futex_op(struct task *t, uint64_t uaddr, int op, uint32_t val,
 	      uint64_t utime, uint64_t uaddr2, uint32_t val3)
 {
@@ -390,25 +628,51 @@ long futex_op(struct task *t, uint64_t uaddr, int op, uint32_t val,
 		return futex_wake_op(t, shared, uaddr, uaddr2, (int)val,
 				     (int)utime, val3);
 	case FUTEX_LOCK_PI:
-	case FUTEX_UNLOCK_PI:
+	case FUTEX_LOCK_PI2:
+		/* LOCK_PI: absolute CLOCK_REALTIME; LOCK_PI2: absolute,
+		 * CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME. */
+		if (utime) {
+			r = read_timeout(t, utime, true,
+					 cmd == FUTEX_LOCK_PI || realtime,
+					 &deadline);
+			if (r)
+				return r;
+			dl = &deadline;
+		}
+		return futex_lock_pi(t, uaddr, shared, dl, false);
 	case FUTEX_TRYLOCK_PI:
+		return futex_lock_pi(t, uaddr, shared, NULL, true);
+	case FUTEX_UNLOCK_PI:
+		return futex_unlock_pi(t, uaddr, shared);
 	case FUTEX_WAIT_REQUEUE_PI:
 	case FUTEX_CMP_REQUEUE_PI:
-	case 13: /* FUTEX_LOCK_PI2 */
-		return -ENOSYS;	/* priority inheritance: not offered */
+		return -ENOSYS;	/* PI condition variables: not offered */
 	default:
 		return -ENOSYS;
 	}
 }
 
 /* handle_futex_death(): the owner died holding the lock. */
-static void futex_death(struct task *t, uint64_t uaddr)
+static void futex_death(struct task *t, uint64_t uaddr, bool pi)
 {
 	uint32_t *word, v, nv;
 	struct futex_key key;
 
 	if (get_key(t, uaddr, false, true, &key, &word))
 		return;
+	if (pi) {
+		/* Waiters may be queued under the private or the shared
+		 * key; the word gets OWNER_DIED either way. */
+		struct futex_key skey = { NULL, (uint64_t)(uintptr_t)word };
+		struct kernel *k = t->k;
+
+		pthread_mutex_lock(&k->futex_lock);
+		if (!pi_top(k, &key) && pi_top(k, &skey))
+			key = skey;
+		pi_owner_died_locked(k, &key, word, (uint32_t)t->tid, true);
+		pthread_mutex_unlock(&k->futex_lock);
+		return;
+	}
 	v = __atomic_load_n(word, __ATOMIC_SEQ_CST);
 	do {
 		if ((v & FUTEX_TID_MASK) != (uint32_t)t->tid)
@@ -420,7 +684,7 @@ static void futex_death(struct task *t, uint64_t uaddr)
 		futex_wake(t->k, t->mm, uaddr, 1);
 }
 
-void futex_exit_robust_list(struct task *t)
+static void exit_robust_list(struct task *t)
 {
 	uint64_t head = t->robust_list, entry, pending, next;
 	int64_t off;
@@ -443,9 +707,15 @@ void futex_exit_robust_list(struct task *t)
 		if (!e || mm_copy_in(t->mm, &next, e, sizeof(next)))
 			break;
 		if (e != pending)
-			futex_death(t, e + (uint64_t)off);
+			futex_death(t, e + (uint64_t)off, entry & 1);
 		entry = next;
 	}
 	if (pending)
-		futex_death(t, pending + (uint64_t)off);
+		futex_death(t, pending + (uint64_t)off, h.list_op_pending & 1);
+}
+
+void futex_exit_robust_list(struct task *t)
+{
+	exit_robust_list(t);
+	pi_exit_owned(t);
 }

@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cvisor/ipc.h"
 #include "cvisor/loader.h"
 #include "cvisor/log.h"
 #include "cvisor/mm.h"
@@ -92,6 +93,7 @@ void kernel_destroy(struct kernel *k)
 		vfs_destroy(k->vfs);
 	if (k->platform)
 		k->platform->ops->destroy(k->platform);
+	ipc_ns_free(k);	/* shm segments hold memory-file frames */
 	if (k->mf)
 		memfile_destroy(k->mf);
 	if (k->futex)

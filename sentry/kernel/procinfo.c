@@ -20,10 +20,27 @@
  *
  * References: procinfo_get returns one task reference and one reference per
  * object; procinfo_put drops them.
+ *
+ * CPU usage (getrusage, times, wait4/waitid rusage): user time is the
+ * workload thread's (platform ctx_cputime: the stub thread's run time),
+ * system time the sentry host thread's that serves the task. A thread's
+ * figures move into its signal_group's dead_* totals under kernel->lock in
+ * the same critical section that clears t->ctx, so a concurrent sum counts
+ * each thread exactly once. Reaping adds a child's totals to the parent's
+ * cutime/cstime (wait_task_zombie). ctx_cputime is called under
+ * kernel->lock: it only reads a /proc file of the stub and takes no lock.
+ * execve folds the user time of the context it drops the same way.
+ * Gaps: ru_maxrss is the larger of the current resident size and the size at
+ * each thread's exit (not a true high-water mark); fault and context
+ * switch counts are zero.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cvisor/mm.h"
 #include "cvisor/task.h"
@@ -94,6 +111,56 @@ static uint64_t word_at(const uint8_t *buf, size_t off)
  * contiguous strings ending at AT_EXECFN, below the auxv entry naming it.
  * Programs that rewrite their argv in place are shown as rewritten.
  */
+/* Copy [start, end) of the workload's memory, at most ARGS_WINDOW bytes;
+ * an unreadable tail ends it (access_remote_vm). */
+static int copy_range(struct mm *mm, uint64_t start, uint64_t end,
+		      char **out, size_t *outlen)
+{
+	size_t want = MIN(end - start, (uint64_t)ARGS_WINDOW), got = 0;
+	char *buf = malloc(want ? want : 1);
+
+	if (!buf)
+		return -ENOMEM;
+	while (got < want) {
+		uint64_t a = start + got;
+		size_t n = MIN(want - got, PAGE_SIZE - (a & (PAGE_SIZE - 1)));
+
+		if (mm_copy_in(mm, buf + got, a, n))
+			break;
+		got += n;
+	}
+	*out = buf;
+	*outlen = got;
+	return 0;
+}
+
+/* The ranges execve recorded (get_mm_cmdline()/environ_read() in
+ * fs/proc/base.c). cmdline is argv's area; if its last byte is no longer
+ * NUL the program rewrote its title (setproctitle): then the text runs on
+ * into the environment area up to the first NUL, as Linux shows it. */
+static int args_from_ranges(struct mm *mm, const struct mm_args *a, bool env,
+			    char **out, size_t *outlen)
+{
+	char last = 0;
+	size_t n;
+	int r;
+
+	if (env)
+		return copy_range(mm, a->env_start, a->env_end, out, outlen);
+	if (a->arg_end <= a->arg_start)
+		return 0;
+	if (mm_copy_in(mm, &last, a->arg_end - 1, 1) || !last)
+		return copy_range(mm, a->arg_start, a->arg_end, out, outlen);
+	r = copy_range(mm, a->arg_start,
+		       a->env_start == a->arg_end && a->env_end > a->env_start
+			       ? a->env_end : a->arg_end, out, outlen);
+	if (r == 0) {
+		n = strnlen(*out, *outlen);
+		*outlen = n < *outlen ? n + 1 : n;
+	}
+	return r;
+}
+
 int procinfo_args(struct mm *mm, bool env, char **out, size_t *outlen)
 {
 	uint64_t top = mm_stack_top(mm), base, execfn = 0;
@@ -105,6 +172,13 @@ int procinfo_args(struct mm *mm, bool env, char **out, size_t *outlen)
 	*outlen = 0;
 	if (!buf)
 		return -ENOMEM;
+	{
+		struct mm_args ma;
+
+		mm_get_args(mm, &ma);
+		if (ma.arg_start)
+			return args_from_ranges(mm, &ma, env, out, outlen);
+	}
 	/* Read downwards a page at a time while it is mapped. */
 	while (len < ARGS_WINDOW) {
 		if (mm_copy_in(mm, buf + ARGS_WINDOW - len - PAGE_SIZE,
@@ -210,4 +284,164 @@ next:
 		*outlen = 0;
 	}
 	return 0;
+}
+
+/* ---- CPU usage ---- */
+
+void task_cputimes(struct task *t, uint64_t *user, uint64_t *sys)
+{
+	const struct platform_ops *ops = t->k->platform->ops;
+	pid_t host = __atomic_load_n(&t->host_tid, __ATOMIC_SEQ_CST);
+	struct timespec ts;
+	clockid_t cid;
+	uint64_t ns = 0;
+
+	*user = *sys = 0;
+	if (t->ctx && ops->ctx_cputime && !ops->ctx_cputime(t->ctx, &ns))
+		*user = ns;
+	if (host <= 0)
+		return;
+	if (host == (pid_t)syscall(SYS_gettid))
+		cid = CLOCK_THREAD_CPUTIME_ID;
+	else	/* MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED): same process */
+		cid = (clockid_t)((~(unsigned int)host << 3) | 6);
+	if (!clock_gettime(cid, &ts))
+		*sys = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void max_update(uint64_t *p, uint64_t v)
+{
+	uint64_t old = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+	while (v > old && !__atomic_compare_exchange_n(p, &old, v, false,
+						       __ATOMIC_RELAXED,
+						       __ATOMIC_RELAXED))
+		;
+}
+
+static uint64_t ld(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void ns_to_tv(uint64_t ns, struct timeval *tv)
+{
+	tv->tv_sec = (time_t)(ns / 1000000000ULL);
+	tv->tv_usec = (suseconds_t)(ns % 1000000000ULL / 1000);
+}
+
+void task_account_exit_locked(struct task *t, uint64_t user, uint64_t sys,
+			      uint64_t rss_kb)
+{
+	struct signal_group *g = t->sig.group;
+
+	if (!g)
+		return;
+	__atomic_add_fetch(&g->dead_utime_ns, user, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&g->dead_stime_ns, sys, __ATOMIC_RELAXED);
+	max_update(&g->maxrss_kb, rss_kb);
+}
+
+struct sum {
+	uint64_t u, s;
+};
+
+static void sum_thread(struct task *th, void *arg)
+{
+	struct sum *sm = arg;
+	uint64_t u, s;
+
+	if (th->exited || !th->ctx)
+		return;	/* already in the dead totals */
+	task_cputimes(th, &u, &s);
+	sm->u += u;
+	sm->s += s;
+}
+
+void process_rusage(struct task *t, int who, struct rusage *ru)
+{
+	struct signal_group *g = t->sig.group;
+	struct sum sm = { 0, 0 };
+	uint64_t rss = 0;
+
+	memset(ru, 0, sizeof(*ru));
+	switch (who) {
+	case RUSAGE_THREAD:
+		task_cputimes(t, &sm.u, &sm.s);
+		break;
+	case RUSAGE_CHILDREN:
+		sm.u = ld(&g->cutime_ns);
+		sm.s = ld(&g->cstime_ns);
+		ru->ru_maxrss = (long)ld(&g->cmaxrss_kb);
+		ns_to_tv(sm.u, &ru->ru_utime);
+		ns_to_tv(sm.s, &ru->ru_stime);
+		return;
+	default:	/* RUSAGE_SELF */
+		pthread_mutex_lock(&t->k->lock);
+		process_for_each_thread(t, sum_thread, &sm);
+		sm.u += ld(&g->dead_utime_ns);
+		sm.s += ld(&g->dead_stime_ns);
+		pthread_mutex_unlock(&t->k->lock);
+		break;
+	}
+	if (t->mm)
+		rss = mm_resident(t->mm) / 1024;
+	max_update(&g->maxrss_kb, rss);
+	ru->ru_maxrss = (long)ld(&g->maxrss_kb);
+	ns_to_tv(sm.u, &ru->ru_utime);
+	ns_to_tv(sm.s, &ru->ru_stime);
+}
+
+void procinfo_cputimes(struct task *t, bool thread, uint64_t ns[4])
+{
+	struct signal_group *g;
+	struct sum sm = { 0, 0 };
+
+	pthread_mutex_lock(&t->k->lock);
+	g = t->sig.group;
+	if (thread) {
+		sum_thread(t, &sm);
+	} else if (g) {
+		if (t->proc)
+			process_for_each_thread(t, sum_thread, &sm);
+		sm.u += ld(&g->dead_utime_ns);
+		sm.s += ld(&g->dead_stime_ns);
+	}
+	ns[0] = sm.u;
+	ns[1] = sm.s;
+	ns[2] = g ? ld(&g->cutime_ns) : 0;
+	ns[3] = g ? ld(&g->cstime_ns) : 0;
+	pthread_mutex_unlock(&t->k->lock);
+}
+
+void process_zombie_rusage(const struct process *c, struct rusage *ru)
+{
+	struct signal_group *g = c->leader ? c->leader->sig.group : NULL;
+
+	memset(ru, 0, sizeof(*ru));
+	if (!g)
+		return;
+	/* getrusage(child, RUSAGE_BOTH) as wait4 reports it. */
+	ns_to_tv(ld(&g->dead_utime_ns) + ld(&g->cutime_ns), &ru->ru_utime);
+	ns_to_tv(ld(&g->dead_stime_ns) + ld(&g->cstime_ns), &ru->ru_stime);
+	ru->ru_maxrss = (long)MAX(ld(&g->maxrss_kb), ld(&g->cmaxrss_kb));
+}
+
+void process_reap_account_locked(struct process *parent, struct process *c)
+{
+	struct signal_group *pg, *g;
+
+	if (!parent || !parent->leader || !c->leader)
+		return;
+	pg = parent->leader->sig.group;
+	g = c->leader->sig.group;
+	if (!pg || !g)
+		return;
+	__atomic_add_fetch(&pg->cutime_ns,
+			   ld(&g->dead_utime_ns) + ld(&g->cutime_ns),
+			   __ATOMIC_RELAXED);
+	__atomic_add_fetch(&pg->cstime_ns,
+			   ld(&g->dead_stime_ns) + ld(&g->cstime_ns),
+			   __ATOMIC_RELAXED);
+	max_update(&pg->cmaxrss_kb, MAX(ld(&g->maxrss_kb), ld(&g->cmaxrss_kb)));
 }

@@ -278,6 +278,8 @@ static void complete_signal(struct task *t, int sig, bool group)
 	struct task *target = NULL;
 	struct task_signal *ts;
 
+	/* signalfd_notify(): signalfd readers wait with the signal blocked. */
+	waitq_wake(&g->signalfd_wq, ~0ULL);
 	if (!group || wants_signal(t, sig)) {
 		target = t;
 	} else {
@@ -357,6 +359,7 @@ static int prepare_signal(struct task *t, int sig)
 }
 
 static void notify_parent(struct task *t, int code, int status);
+static void notify_parent_locked(struct task *t, int code, int status);
 
 /* send_signal_locked(). group: to the shared pending set. */
 static int send_locked(struct task *t, const siginfo_t *info, bool group,
@@ -394,8 +397,10 @@ static int send_locked(struct task *t, const siginfo_t *info, bool group,
 	return 0;
 }
 
-static int send_common(struct task *t, const siginfo_t *info, bool group,
-		       bool force)
+/* klocked: the caller holds kernel->lock (the parent notification that a
+ * SIGCONT may cause then must not take it again). */
+static int send_common_k(struct task *t, const siginfo_t *info, bool group,
+			 bool force, bool klocked)
 {
 	int notify = 0, r;
 
@@ -406,9 +411,19 @@ static int send_common(struct task *t, const siginfo_t *info, bool group,
 	sig_lock(t);
 	r = send_locked(t, info, group, force, &notify);
 	sig_unlock(t);
-	if (notify)
-		notify_parent(t, notify, SIGCONT);
+	if (notify) {
+		if (klocked)
+			notify_parent_locked(t, notify, SIGCONT);
+		else
+			notify_parent(t, notify, SIGCONT);
+	}
 	return r;
+}
+
+static int send_common(struct task *t, const siginfo_t *info, bool group,
+		       bool force)
+{
+	return send_common_k(t, info, group, force, false);
 }
 
 int signal_send_task(struct task *t, const siginfo_t *info)
@@ -428,6 +443,16 @@ int signal_send_group(struct task *t, const siginfo_t *info)
 	return send_common(t, info, true, false);
 }
 
+int signal_send_task_klocked(struct task *t, const siginfo_t *info)
+{
+	return send_common_k(t, info, false, false, true);
+}
+
+int signal_send_group_klocked(struct task *t, const siginfo_t *info)
+{
+	return send_common_k(t, info, true, false, true);
+}
+
 int signal_send_tgid(struct kernel *k, int tgid, const siginfo_t *info)
 {
 	struct task *t;
@@ -439,7 +464,7 @@ int signal_send_tgid(struct kernel *k, int tgid, const siginfo_t *info)
 		pthread_mutex_unlock(&k->lock);
 		return -ESRCH;
 	}
-	r = send_common(t, info, true, false);
+	r = send_common_k(t, info, true, false, true);
 	pthread_mutex_unlock(&k->lock);
 	return r;
 }
@@ -477,6 +502,26 @@ void signal_host_signal(struct task *t, int signo)
 	send_common(t, &info, false, true);
 }
 
+int signal_dequeue_mask(struct task *t, uint64_t mask, siginfo_t *info)
+{
+	int sig;
+
+	sig_lock(t);
+	sig = signal_dequeue_locked(t, ~mask, info);
+	sig_unlock(t);
+	return sig;
+}
+
+bool signal_pending_mask(struct task *t, uint64_t mask)
+{
+	bool r;
+
+	sig_lock(t);
+	r = (signal_pending_set_locked(t) & mask) != 0;
+	sig_unlock(t);
+	return r;
+}
+
 bool signal_pending(struct task *t)
 {
 	if (__atomic_load_n(&t->k->kill_sig, __ATOMIC_SEQ_CST))
@@ -503,9 +548,9 @@ void signal_set_blocked_locked(struct task *t, uint64_t newmask)
 
 /* ---- parent notification, group stop ---- */
 
-static void notify_parent(struct task *t, int code, int status)
+/* With kernel->lock held. */
+static void notify_parent_locked(struct task *t, int code, int status)
 {
-	struct kernel *k = t->k;
 	struct task *parent;
 	siginfo_t info;
 
@@ -519,16 +564,23 @@ static void notify_parent(struct task *t, int code, int status)
 	info.si_pid = t->tgid;
 	info.si_uid = (uid_t)t->cred.ruid;
 	info.si_status = status;
-	pthread_mutex_lock(&k->lock);
-	parent = find_task_locked(k, t->ppid);
+	parent = find_task_locked(t->k, t->ppid);
 	if (parent) {
 		struct cv_sigaction ka = sig_action(parent, SIGCHLD);
 
 		/* do_notify_parent_cldstop: SA_NOCLDSTOP silences it. */
 		if (!(ka.flags & SA_NOCLDSTOP))
-			send_common(parent, &info, true, true);
+			send_common_k(parent, &info, true, true, true);
 		task_wake(parent);
 	}
+}
+
+static void notify_parent(struct task *t, int code, int status)
+{
+	struct kernel *k = t->k;
+
+	pthread_mutex_lock(&k->lock);
+	notify_parent_locked(t, code, status);
 	pthread_mutex_unlock(&k->lock);
 }
 
@@ -606,14 +658,30 @@ void signal_group_init(struct signal_group *g)
 	pending_init(&g->shared_pending);
 	list_init(&g->threads);
 	list_init(&g->posix_timers);
+	waitq_init(&g->signalfd_wq);
 }
 
 void signal_group_destroy(struct signal_group *g)
 {
 	signal_group_timers_free(g);
 	pending_flush(g, &g->shared_pending, ~0ULL);
+	waitq_destroy(&g->signalfd_wq);
 	pthread_cond_destroy(&g->stop_cond);
 	pthread_mutex_destroy(&g->lock);
+}
+
+void signal_group_get(struct signal_group *g)
+{
+	if (g->allocated)
+		__atomic_add_fetch(&g->refs, 1, __ATOMIC_SEQ_CST);
+}
+
+void signal_group_put(struct signal_group *g)
+{
+	if (g->allocated && __atomic_sub_fetch(&g->refs, 1, __ATOMIC_SEQ_CST) == 0) {
+		signal_group_destroy(g);
+		free(g);
+	}
 }
 
 int signal_task_init(struct task *child, struct task *parent,
@@ -1032,7 +1100,7 @@ static void pgrp_send_one(struct task *o, void *arg)
 	    (o->tgid <= 1 || o->tgid == ps->self->tgid))
 		return;
 	ps->count++;
-	r = send_common(o, ps->info, true, false);
+	r = send_common_k(o, ps->info, true, false, true);
 	if (r && r != -EPERM)
 		ps->err = r;
 	else if (!r && ps->pgid > 0)
@@ -1061,7 +1129,7 @@ int signal_send_tid(struct kernel *k, int tgid, int tid, const siginfo_t *info)
 		pthread_mutex_unlock(&k->lock);
 		return -ESRCH;
 	}
-	r = send_common(t, info, false, false);
+	r = send_common_k(t, info, false, false, true);
 	pthread_mutex_unlock(&k->lock);
 	return r;
 }

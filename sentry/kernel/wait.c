@@ -9,8 +9,10 @@
  * kernel->dead_tasks.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "cvisor/signal.h"
@@ -37,6 +39,7 @@ struct wait_result {
 	int si_code;
 	int wstat;	/* si_status */
 	uint32_t wuid;
+	struct rusage ru;	/* zeroes for stop/continue reports */
 };
 
 static bool eligible(const struct process *c, int which, int id, int options)
@@ -68,6 +71,7 @@ static void fill_exit(const struct process *c, struct wait_result *r)
 	r->pid = c->tgid;
 	r->status = st;
 	r->wuid = c->leader->cred.ruid;
+	process_zombie_rusage(c, &r->ru);
 	if (WIFEXITED(st)) {
 		r->si_code = CLD_EXITED;
 		r->wstat = WEXITSTATUS(st);
@@ -94,8 +98,12 @@ static int wait_scan(struct task *t, int which, int id, int options,
 			if (!(options & WEXITED))
 				continue;
 			fill_exit(c, r);
-			if (!(options & WNOWAIT))
+			if (!(options & WNOWAIT)) {
+				/* wait_task_zombie(): the parent inherits
+				 * the child's usage. */
+				process_reap_account_locked(t->proc, c);
 				process_release_locked(c);
+			}
 			return 1;
 		}
 		if (c->state != PROC_RUNNING || !c->leader)
@@ -163,7 +171,8 @@ static long do_wait(struct task *t, int which, int id, int options,
 #define WAIT4_OPTIONS (WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | \
 		       __WCLONE | __WALL)
 
-long process_wait4(struct task *t, int pid, int options, int *status)
+long process_wait4(struct task *t, int pid, int options, int *status,
+		   struct rusage *ru)
 {
 	struct wait_result r = { 0 };
 	int which, id;
@@ -188,8 +197,11 @@ long process_wait4(struct task *t, int pid, int options, int *status)
 		id = pid;
 	}
 	ret = do_wait(t, which, id, options | WEXITED, &r);
-	if (ret > 0)
+	if (ret > 0) {
 		*status = r.status;
+		if (ru)
+			*ru = r.ru;
+	}
 	return ret;
 }
 
@@ -197,9 +209,10 @@ long process_wait4(struct task *t, int pid, int options, int *status)
 			__WNOTHREAD | __WCLONE | __WALL)
 
 long process_waitid(struct task *t, int which, int id, int options,
-		    siginfo_t *info)
+		    siginfo_t *info, struct rusage *ru)
 {
 	struct wait_result r = { 0 };
+	bool nonblock = false;
 	long ret;
 
 	if ((unsigned int)options & ~(unsigned int)WAITID_OPTIONS)
@@ -219,11 +232,31 @@ long process_waitid(struct task *t, int which, int id, int options,
 		if (id == 0)	/* since Linux 5.4: the caller's group */
 			id = process_getpgid(t);
 		break;
+	case P_PIDFD: {
+		unsigned int f_flags = 0;
+		int tgid;
+
+		if (id < 0)
+			return -EINVAL;
+		tgid = pidfd_get_tgid(t, id, &f_flags);
+		if (tgid < 0)
+			return tgid;
+		/* A reaped process has no pid any more: 0 matches no child
+		 * (ECHILD). PIDFD_NONBLOCK: EAGAIN instead of waiting
+		 * (kernel_waitid). */
+		which = P_PID;
+		id = tgid;
+		nonblock = f_flags & O_NONBLOCK;
+		break;
+	}
 	default:
-		/* P_PIDFD: no pidfd files yet. */
 		return -EINVAL;
 	}
-	ret = do_wait(t, which, id, options, &r);
+	ret = do_wait(t, which, id, options | (nonblock ? WNOHANG : 0), &r);
+	if (ret == 0 && nonblock && !(options & WNOHANG))
+		ret = -EAGAIN;
+	if (ru)
+		*ru = r.ru;
 	memset(info, 0, sizeof(*info));
 	if (ret > 0) {
 		info->si_signo = SIGCHLD;

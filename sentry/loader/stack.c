@@ -236,6 +236,17 @@ int loader_build_stack(struct mm *mm, const struct loader_args *la,
 	if (err)
 		return loader_fail(errbuf, errlen, err,
 				   "cannot write the initial stack");
+	{
+		/* For /proc/PID/{exe,cmdline,environ} (mm->arg_start...). */
+		struct mm_args ma = { .arg_start = execfn_addr - strings,
+				      .env_end = execfn_addr };
+
+		ma.arg_end = ma.arg_start;
+		for (size_t i = 0; i < argc; i++)
+			ma.arg_end += strlen(la->argv[i]) + 1;
+		ma.env_start = ma.arg_end;
+		mm_set_exec(mm, la->file, &ma);
+	}
 	*sp_out = sp;
 	return 0;
 }

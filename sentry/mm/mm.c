@@ -107,6 +107,7 @@
 #define MM_STACK_GAP (128ULL << 20)
 /* Pages populated and mapped per fault (aligned block around the address). */
 #define FAULT_AROUND_PAGES 16
+#define FAULT_AROUND_FILE 64	/* private file mappings (fault_in) */
 /* stack_guard_gap (mm/mmap.c): 256 pages kept free below a growsdown VMA. */
 #define STACK_GUARD_GAP (256ULL << PAGE_SHIFT)
 /* Default RLIMIT_STACK (_STK_LIM). */
@@ -118,8 +119,12 @@
 /* VMA flags of our own, beside MAP_SHARED/MAP_PRIVATE/MAP_GROWSDOWN. */
 #define VMA_DONTFORK (1 << 28)
 #define VMA_WIPEONFORK (1 << 29)
+/* A region the platform reserved (mm_text_reserve: the syscall-patching
+ * trampoline table). The workload cannot unmap, remap, mprotect, madvise
+ * or map over it; it is inherited by fork like a private mapping. */
+#define VMA_RESERVED (1 << 30)
 #define VMA_KEEP_FLAGS (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN | \
-			VMA_DONTFORK | VMA_WIPEONFORK)
+			VMA_DONTFORK | VMA_WIPEONFORK | VMA_RESERVED)
 
 /*
  * A shared memory object: the pages of a MAP_SHARED mapping (anonymous, or a
@@ -139,6 +144,7 @@ struct mobj {
 	uint64_t *frames;	/* frame offset | 1, or 0 when not populated */
 	struct file *file;	/* contents come from here (NULL: zero) */
 	uint64_t file_off;	/* file offset of page 0 */
+	bool shm;		/* System V segment (mm_shm_*): fixed size */
 };
 
 struct vma {
@@ -166,6 +172,8 @@ struct mm {
 	uint64_t start_stack;
 	uint64_t stack_rlimit;	/* RLIMIT_STACK for growsdown VMAs */
 	int refs;		/* atomic: tasks sharing this mm */
+	struct file *exe_file;	/* referenced; mm_set_exec */
+	struct mm_args args;
 };
 
 /* ---- small helpers ---- */
@@ -244,7 +252,9 @@ static int mobj_grow(struct mobj *o, uint64_t npages)
 	int err = 0;
 
 	pthread_mutex_lock(&o->lock);
-	if (npages > o->npages) {
+	/* A shm segment keeps its size (pages past it fault, SIGBUS in
+	 * Linux), and its size is what shmget accounted. */
+	if (npages > o->npages && !o->shm) {
 		f = realloc(o->frames, npages * sizeof(uint64_t));
 		if (!f) {
 			err = -ENOMEM;
@@ -365,6 +375,16 @@ static bool range_used(struct mm *mm, uint64_t start, uint64_t end)
 	size_t i = vma_lower(mm, start);
 
 	return i < mm->nvmas && mm->vmas[i]->start < end;
+}
+
+/* Does [start, end) touch a platform-reserved VMA? */
+static bool range_reserved(struct mm *mm, uint64_t start, uint64_t end)
+{
+	for (size_t i = vma_lower(mm, start);
+	     i < mm->nvmas && mm->vmas[i]->start < end; i++)
+		if (mm->vmas[i]->flags & VMA_RESERVED)
+			return true;
+	return false;
 }
 
 static int vma_array_reserve(struct mm *mm, size_t extra)
@@ -611,6 +631,10 @@ static int do_unmap(struct mm *mm, uint64_t start, uint64_t end)
 
 	if (!range_used(mm, start, end))
 		return 0;
+	/* munmap, MAP_FIXED, mremap over the platform's reserved region:
+	 * refused (Linux has no such region; EPERM as for mmap_min_addr). */
+	if (range_reserved(mm, start, end))
+		return -EPERM;
 	/* Splitting may need memory; fail before changing anything. Linux
 	 * can fail munmap with ENOMEM the same way (map count). */
 	err = vma_isolate(mm, start, end);
@@ -668,6 +692,12 @@ static int64_t mobj_frame(struct mm *mm, struct vma *v, uint64_t va)
 static int fill_run(struct mm *mm, struct vma *v, uint64_t va, uint64_t off,
 		    uint64_t len)
 {
+	/* Fresh frames are holes in the memory file: make the whole run
+	 * present in the sentry's mapping with one call rather than one
+	 * host page fault per page inside the read (costly in a VM). */
+	if (len > PAGE_SIZE)
+		(void)madvise(memfile_ptr(mm->mf, off), len,
+			      23 /* MADV_POPULATE_WRITE, Linux 5.14 */);
 	if (!fill_from_file(v->file, memfile_ptr(mm->mf, off), len,
 			    v->off + (va - v->start)))
 		return 0;
@@ -810,7 +840,11 @@ static int map_range(struct mm *mm, struct vma *v, uint64_t start,
  * succeed; neighbours are best effort. */
 static int fault_in(struct mm *mm, struct vma *v, uint64_t va)
 {
-	uint64_t blk = FAULT_AROUND_PAGES * PAGE_SIZE;
+	/* Private file mappings (text, data of binaries and libraries) take
+	 * bigger blocks: each fault is a round trip to the platform, dearer
+	 * than reading and mapping a few more pages of a file. */
+	uint64_t blk = (v->file && !vma_file_shared(v) ? FAULT_AROUND_FILE :
+			FAULT_AROUND_PAGES) * PAGE_SIZE;
 	uint64_t start = MAX(v->start, va & ~(blk - 1));
 	uint64_t end = MIN(v->end, (va & ~(blk - 1)) + blk);
 	int err;
@@ -1201,6 +1235,10 @@ int mm_mprotect(struct mm *mm, uint64_t addr, uint64_t len, int prot)
 		err = -ENOMEM;
 		goto out;
 	}
+	if (range_reserved(mm, addr, end)) {
+		err = -EACCES;
+		goto out;
+	}
 	while (cur < end) {
 		struct vma *v;
 		uint64_t e;
@@ -1281,6 +1319,10 @@ static struct vma *vma_to_resize(struct mm *mm, uint64_t addr, uint64_t old_len,
 
 	if (!v || old_len > v->end - addr) {
 		*err = -EFAULT;
+		return NULL;
+	}
+	if (v->flags & VMA_RESERVED) {
+		*err = -EINVAL;
 		return NULL;
 	}
 	/* old_len == 0 duplicates a shared mapping only. */
@@ -1529,6 +1571,10 @@ int mm_madvise(struct mm *mm, uint64_t addr, uint64_t len, int advice)
 		return 0;
 
 	pthread_mutex_lock(&mm->lock);
+	if (range_reserved(mm, addr, end)) {
+		err = -EINVAL;
+		goto out;
+	}
 	/* madvise_walk_vmas: apply to the mapped parts; a hole anywhere
 	 * gives ENOMEM at the end. */
 	cur = addr;
@@ -1800,6 +1846,139 @@ int mm_copy_out(struct mm *mm, uint64_t dst, const void *src, size_t len)
 	return done == len ? 0 : -EFAULT;
 }
 
+/* ---- text patching for the platform (platform_mm_ops) ---- */
+
+int mm_text_reserve(struct mm *mm, uint64_t addr, uint64_t len)
+{
+	struct vma *v;
+	int err = 0;
+
+	if ((addr & ~PAGE_MASK) || !len || (len & ~PAGE_MASK) ||
+	    addr < MM_MIN_ADDR || addr + len > mm->user_max)
+		return -EINVAL;
+	pthread_mutex_lock(&mm->lock);
+	v = vma_find(mm, addr);
+	if (v && (v->flags & VMA_RESERVED) && v->start == addr &&
+	    v->end == addr + len)
+		goto out; /* already there (this mm, or inherited by fork) */
+	if (range_used(mm, addr, addr + len)) {
+		err = -EEXIST;
+		goto out;
+	}
+	err = vma_array_reserve(mm, 1);
+	if (err)
+		goto out;
+	v = vma_new(addr, addr + len, PROT_READ | PROT_EXEC,
+		    PROT_READ | PROT_EXEC, MAP_PRIVATE);
+	if (!v) {
+		err = -ENOMEM;
+		goto out;
+	}
+	v->flags |= VMA_RESERVED;
+	vma_insert(mm, v);
+out:
+	pthread_mutex_unlock(&mm->lock);
+	return err;
+}
+
+/* One aligned 16-byte compare-and-exchange (CMPXCHG16B), so a thread
+ * fetching the instruction bytes sees either the old or the new ones. */
+static bool cas16(void *p, const void *old, const void *new)
+{
+	uint64_t o[2], n[2];
+	bool ok;
+
+	memcpy(o, old, 16);
+	memcpy(n, new, 16);
+	__asm__ volatile("lock cmpxchg16b %1"
+			 : "=@ccz"(ok), "+m"(*(volatile __int128 *)p),
+			   "+a"(o[0]), "+d"(o[1])
+			 : "b"(n[0]), "c"(n[1])
+			 : "memory");
+	return ok;
+}
+
+int mm_text_poke(struct mm *mm, uint64_t addr, const void *old,
+		 const void *new, size_t len, int mode)
+{
+	uint64_t pg = PAGE_ALIGN_DOWN(addr), pte;
+	uint8_t *p, w_old[16], w_new[16];
+	uint64_t win = 0;
+	struct vma *v;
+	int err = 0;
+
+	if (!len || len > 16 || addr + len > pg + PAGE_SIZE ||
+	    addr >= mm->user_max)
+		return -EINVAL;
+	if (mode == MM_POKE_ATOMIC) {
+		/* The smallest aligned window (8 or 16 bytes) holding it. */
+		win = (addr & ~7ULL) + 8 >= addr + len ? 8 :
+		      (addr & ~15ULL) + 16 >= addr + len ? 16 : 0;
+		if (!win)
+			return -EINVAL;
+	}
+	pthread_mutex_lock(&mm->lock);
+	v = vma_find(mm, addr);
+	/* Private mappings only: a shared one is the file's (or another
+	 * process's) data. Private file pages are copies (populate), so a
+	 * page shared with anything is shared copy-on-write, broken below. */
+	if (!v || (v->flags & MAP_SHARED) || v->obj ||
+	    !(v->prot & PROT_EXEC) || addr + len > v->end) {
+		err = -EFAULT;
+		goto out;
+	}
+	pte = pt_get(&mm->pt, pg);
+	if (!(pte & PTE_PRESENT)) {
+		if (populate(mm, v, pg, pg + PAGE_SIZE, false)) {
+			err = -EFAULT;
+			goto out;
+		}
+		pte = pt_get(&mm->pt, pg);
+	}
+	if (pte & PTE_COW) {
+		if (cow_break(mm, v, pg, pte)) {
+			err = -ENOMEM;
+			goto out;
+		}
+		pte = pt_get(&mm->pt, pg);
+	}
+	p = (uint8_t *)memfile_ptr(mm->mf, pte_frame(pte)) + (addr - pg);
+	if (mode != MM_POKE_ATOMIC) {
+		if (memcmp(p, old, len))
+			err = -EAGAIN;
+		else
+			memcpy(p, new, len);
+		goto out;
+	}
+	{
+		uint8_t *wp = p - (addr & (win - 1));
+		size_t at = (size_t)(p - wp);
+
+		memcpy(w_old, wp, win);
+		if (memcmp(w_old + at, old, len)) {
+			err = -EAGAIN;
+			goto out;
+		}
+		memcpy(w_new, w_old, win);
+		memcpy(w_new + at, new, len);
+		if (win == 8) {
+			uint64_t o, n;
+
+			memcpy(&o, w_old, 8);
+			memcpy(&n, w_new, 8);
+			if (!__atomic_compare_exchange_n((uint64_t *)wp, &o, n,
+							 false, __ATOMIC_SEQ_CST,
+							 __ATOMIC_SEQ_CST))
+				err = -EAGAIN;
+		} else if (!cas16(wp, w_old, w_new)) {
+			err = -EAGAIN;
+		}
+	}
+out:
+	pthread_mutex_unlock(&mm->lock);
+	return err;
+}
+
 int mm_zero(struct mm *mm, uint64_t dst, size_t len)
 {
 	size_t done;
@@ -1889,6 +2068,28 @@ int mm_iovecs(struct mm *mm, uint64_t addr, size_t len, bool write,
 
 /* ---- lifetime and introspection ---- */
 
+static int mm_ops_read(void *mm, uint64_t addr, void *buf, size_t len)
+{
+	return mm_copy_in(mm, buf, addr, len);
+}
+
+static int mm_ops_reserve(void *mm, uint64_t addr, uint64_t len)
+{
+	return mm_text_reserve(mm, addr, len);
+}
+
+static int mm_ops_poke(void *mm, uint64_t addr, const void *old,
+		       const void *new, size_t len, int mode)
+{
+	return mm_text_poke(mm, addr, old, new, len, mode);
+}
+
+static const struct platform_mm_ops mm_platform_ops = {
+	.read = mm_ops_read,
+	.reserve = mm_ops_reserve,
+	.poke = mm_ops_poke,
+};
+
 int mm_new(struct memfile *mf, struct platform *p, struct mm **out)
 {
 	struct mm *mm = calloc(1, sizeof(*mm));
@@ -1918,6 +2119,8 @@ int mm_new(struct memfile *mf, struct platform *p, struct mm **out)
 	mm->stack_top = max - PAGE_SIZE;
 	/* 2 MiB aligned so huge-page-friendly placement is possible later. */
 	mm->mmap_base = (mm->stack_top - MM_STACK_GAP) & ~((2ULL << 20) - 1);
+	if (p->ops->as_set_mm)
+		p->ops->as_set_mm(mm->as, &mm_platform_ops, mm);
 	*out = mm;
 	return 0;
 }
@@ -1941,6 +2144,8 @@ static void mm_free(struct mm *mm)
 	for (size_t i = 0; i < mm->nvmas; i++)
 		vma_free(mm, mm->vmas[i]);
 	free(mm->vmas);
+	if (mm->exe_file)
+		vfs_file_put(mm->exe_file);
 	pthread_mutex_destroy(&mm->lock);
 	free(mm);
 }
@@ -2028,6 +2233,10 @@ int mm_fork(struct mm *parent, struct mm **out)
 	child->brk = parent->brk;
 	child->start_stack = parent->start_stack;
 	child->stack_rlimit = parent->stack_rlimit;
+	child->args = parent->args;
+	child->exe_file = parent->exe_file;
+	if (child->exe_file)
+		vfs_file_get(child->exe_file);
 	err = vma_array_reserve(child, parent->nvmas);
 	for (size_t i = 0; !err && i < parent->nvmas; i++) {
 		const struct vma *v = parent->vmas[i];
@@ -2180,6 +2389,40 @@ void mm_set_start_stack(struct mm *mm, uint64_t sp)
 	pthread_mutex_unlock(&mm->lock);
 }
 
+void mm_set_exec(struct mm *mm, struct file *exe, const struct mm_args *a)
+{
+	struct file *old;
+
+	if (exe)
+		vfs_file_get(exe);
+	pthread_mutex_lock(&mm->lock);
+	old = mm->exe_file;
+	__atomic_store_n(&mm->exe_file, exe, __ATOMIC_RELEASE);
+	mm->args = *a;
+	pthread_mutex_unlock(&mm->lock);
+	if (old)
+		vfs_file_put(old);
+}
+
+struct file *mm_exe_file(struct mm *mm)
+{
+	/* No mm->lock: /proc/PID/exe is followed under vfs->lock, which
+	 * nests inside mm->lock. exe_file is set by the loader before the
+	 * mm is shared and stays while the caller's mm reference does. */
+	struct file *f = __atomic_load_n(&mm->exe_file, __ATOMIC_ACQUIRE);
+
+	if (f)
+		vfs_file_get(f);
+	return f;
+}
+
+void mm_get_args(struct mm *mm, struct mm_args *out)
+{
+	pthread_mutex_lock(&mm->lock);
+	*out = mm->args;
+	pthread_mutex_unlock(&mm->lock);
+}
+
 bool mm_is_empty(struct mm *mm)
 {
 	bool r;
@@ -2231,6 +2474,8 @@ int mm_dump_maps(struct mm *mm, char *buf, size_t size)
 			name = "[heap]";
 		else if (!f && v->obj)
 			name = "/dev/zero (deleted)";
+		else if (v->flags & VMA_RESERVED)
+			name = "[usertrap]";
 		n = snprintf(buf + pos, size - pos,
 			     "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08" PRIx64
 			     " %02x:%02x %lu%s%s\n",
@@ -2247,4 +2492,141 @@ int mm_dump_maps(struct mm *mm, char *buf, size_t size)
 	}
 	pthread_mutex_unlock(&mm->lock);
 	return (int)pos;
+}
+
+/* ---- System V shared memory segments (sentry/ipc/shm.c) ----
+ * A segment is a shared object of fixed size: the segment holds one
+ * reference and every VMA mapping it one more, so refs - 1 is Linux's
+ * shm_nattch (a VMA split by mprotect counts twice, as in Linux, and fork
+ * adds the child's VMAs through vma_clone). */
+
+int mm_shm_new(uint64_t npages, struct mobj **out)
+{
+	struct mobj *o = mobj_new(npages, NULL, 0);
+
+	if (!o)
+		return -ENOMEM;
+	o->shm = true;
+	*out = o;
+	return 0;
+}
+
+void mm_shm_put(struct memfile *mf, struct mobj *o)
+{
+	mobj_put(mf, o);
+}
+
+int mm_shm_nattch(struct mobj *o)
+{
+	return __atomic_load_n(&o->refs, __ATOMIC_ACQUIRE) - 1;
+}
+
+uint64_t mm_shm_resident(struct mobj *o)
+{
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&o->lock);
+	for (uint64_t i = 0; i < o->npages; i++)
+		n += o->frames[i] != 0;
+	pthread_mutex_unlock(&o->lock);
+	return n;
+}
+
+int64_t mm_shm_attach(struct mm *mm, struct mobj *o, uint64_t addr, int prot,
+		      int maxprot, enum mm_shm_place how)
+{
+	uint64_t len = o->npages << PAGE_SHIFT;
+	struct vma *v;
+	int64_t res;
+	int err;
+
+	pthread_mutex_lock(&mm->lock);
+	if (how == MM_SHM_ANYWHERE) {
+		res = get_unmapped_area(mm, 0, len, MAP_SHARED);
+		if (res < 0)
+			goto out;
+		addr = (uint64_t)res;
+	} else {
+		/* do_shmat: a given address must not wrap or (without
+		 * SHM_REMAP) overlap a mapping; then do_mmap's checks. */
+		if (addr + len < addr ||
+		    (how == MM_SHM_FIXED_FREE && range_used(mm, addr, addr + len))) {
+			res = -EINVAL;
+			goto out;
+		}
+		if (len > mm->user_max || addr > mm->user_max - len) {
+			res = -ENOMEM;
+			goto out;
+		}
+		if (addr < MM_MIN_ADDR) {
+			res = -EPERM;
+			goto out;
+		}
+	}
+	err = vma_array_reserve(mm, 3);
+	if (err) {
+		res = err;
+		goto out;
+	}
+	v = vma_new(addr, addr + len, prot, maxprot, MAP_SHARED);
+	if (!v) {
+		res = -ENOMEM;
+		goto out;
+	}
+	v->obj = o;
+	__atomic_add_fetch(&o->refs, 1, __ATOMIC_RELAXED);
+	err = do_unmap(mm, addr, addr + len);
+	if (err) {
+		vma_free(mm, v);
+		res = err;
+		goto out;
+	}
+	vma_insert(mm, v);
+	res = (int64_t)addr;
+out:
+	pthread_mutex_unlock(&mm->lock);
+	return res;
+}
+
+/* Is v part of a segment attached at addr (ipc/shm.c ksys_shmdt)? */
+static bool shm_vma_at(const struct vma *v, uint64_t addr, struct mobj *o)
+{
+	return v->obj && v->obj->shm && (!o || v->obj == o) &&
+	       v->start >= addr &&
+	       ((v->start - addr) >> PAGE_SHIFT) == v->pgoff;
+}
+
+int mm_shm_detach(struct mm *mm, uint64_t addr, struct mobj **which)
+{
+	struct mobj *o = NULL;
+	uint64_t end = 0;
+	size_t i;
+
+	pthread_mutex_lock(&mm->lock);
+	/* The first segment VMA at or after addr whose page offset matches
+	 * addr as its attach address; then the rest of that attachment
+	 * within the segment's size. */
+	for (i = vma_lower(mm, addr); i < mm->nvmas; i++) {
+		if (shm_vma_at(mm->vmas[i], addr, NULL)) {
+			o = mm->vmas[i]->obj;
+			end = addr + (o->npages << PAGE_SHIFT);
+			break;
+		}
+	}
+	if (!o) {
+		pthread_mutex_unlock(&mm->lock);
+		return -EINVAL;
+	}
+	*which = o;	/* an identity for the caller; not a reference */
+	while (i < mm->nvmas && mm->vmas[i]->end <= end) {
+		struct vma *v = mm->vmas[i];
+
+		if (shm_vma_at(v, addr, o))
+			/* Whole VMA: no split, cannot fail. */
+			do_unmap(mm, v->start, v->end);
+		else
+			i++;
+	}
+	pthread_mutex_unlock(&mm->lock);
+	return 0;
 }

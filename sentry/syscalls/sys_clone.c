@@ -27,6 +27,19 @@
 #define CLONE_ARGS_SIZE_VER2 88
 #define MAX_PID_NS_LEVEL 32
 
+/* CLONE_PIDFD: the fd is written after the child exists, so make sure now
+ * that the int at addr can be written (copy_process fails the clone with
+ * EFAULT before the child runs). */
+static int pidfd_addr_ok(struct task *t, uint64_t addr)
+{
+	int32_t v;
+
+	if (mm_copy_in(t->mm, &v, addr, sizeof(v)) ||
+	    mm_copy_out(t->mm, addr, &v, sizeof(v)))
+		return -EFAULT;
+	return 0;
+}
+
 SYSCALL_DEFINE(fork)
 {
 	struct clone_params cp = { .flags = 0, .exit_signal = SIGCHLD };
@@ -65,6 +78,13 @@ SYSCALL_DEFINE(clone)
 		cp.exit_signal = 0;
 	else if (cp.exit_signal > 64)
 		return -EINVAL;
+	if (flags & CLONE_PIDFD) {
+		/* clone(2) returns the pidfd through parent_tid. */
+		cp.pidfd = cp.parent_tid;
+		if (!(flags & (CLONE_THREAD | CLONE_DETACHED)) &&
+		    pidfd_addr_ok(t, cp.pidfd))
+			return -EFAULT;
+	}
 	return process_clone(t, &cp);
 }
 
@@ -130,8 +150,17 @@ SYSCALL_DEFINE(clone3)
 	if (ca.set_tid || (ca.flags & (CLONE_INTO_CGROUP | CLONE_CLEAR_SIGHAND |
 				      CLONE_NEWTIME)))
 		return -EINVAL;
+	/* kernel_clone(): both results at one address is ambiguous. */
+	if ((ca.flags & CLONE_PIDFD) && (ca.flags & CLONE_PARENT_SETTID) &&
+	    ca.pidfd == ca.parent_tid)
+		return -EINVAL;
+	if ((ca.flags & CLONE_PIDFD) &&
+	    !(ca.flags & (CLONE_THREAD | CLONE_DETACHED)) &&
+	    pidfd_addr_ok(t, ca.pidfd))
+		return -EFAULT;
 	memset(&cp, 0, sizeof(cp));
 	cp.flags = ca.flags;
+	cp.pidfd = ca.pidfd;
 	cp.exit_signal = (int)ca.exit_signal;
 	cp.stack = ca.stack ? ca.stack + ca.stack_size : 0;
 	cp.parent_tid = ca.parent_tid;

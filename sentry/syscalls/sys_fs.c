@@ -109,10 +109,14 @@ SYSCALL_DEFINE(chdir)
 	n = mm_strncpy_in(t->mm, path, args->a[0], VFS_PATH_MAX);
 	if (n < 0)
 		return n;
+	/* vfs->lock (recursive) from the walk until the cwd holds its
+	 * dentry and mount: no umount or rmdir in between. */
+	pthread_mutex_lock(&t->fs->vfs->lock);
 	r = vfs_lookup_at(t, AT_FDCWD, path, WALK_FOLLOW, false, &p);
-	if (r < 0)
-		return r;
-	return set_cwd(t, &p);
+	if (r == 0)
+		r = set_cwd(t, &p);
+	pthread_mutex_unlock(&t->fs->vfs->lock);
+	return r;
 }
 
 SYSCALL_DEFINE(fchdir)

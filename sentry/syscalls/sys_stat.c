@@ -49,11 +49,9 @@ static int get_path(struct task *t, uint64_t upath, char *buf, bool maybe_null)
 static int stat_at(struct task *t, int dirfd, uint64_t upath, int flags,
 		   struct stat *st)
 {
-	_cleanup_free_ char *path = malloc(VFS_PATH_MAX);
+	char path[VFS_PATH_MAX]; /* no malloc per stat: 1 MiB host stacks */
 	int r;
 
-	if (!path)
-		return -ENOMEM;
 	r = get_path(t, upath, path, flags & AT_EMPTY_PATH);
 	if (r < 0)
 		return r;

@@ -218,16 +218,11 @@ SYSCALL_DEFINE(nanosleep)
 	return do_sleep(t, CLOCK_MONOTONIC, 0, args->a[0], args->a[1]);
 }
 
-/* CPU time of the calling task: the workload's (its stub's) time as user
- * time, the sentry thread's own time serving it as system time. */
-static void task_times(struct task *t, uint64_t *user, uint64_t *sys)
+/* CPU time: the workload's (its stub's) time as user time, the sentry
+ * threads' own time serving it as system time (procinfo.c). */
+static uint64_t tv_ns(const struct timeval *tv)
 {
-	struct timespec ts;
-
-	*user = signal_task_cputime(t);
-	*sys = 0;
-	if (!clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
-		*sys = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return (uint64_t)tv->tv_sec * 1000000000ULL + (uint64_t)tv->tv_usec * 1000;
 }
 
 SYSCALL_DEFINE(times)
@@ -238,11 +233,16 @@ SYSCALL_DEFINE(times)
 	if (!hz)
 		hz = 100;
 	if (args->a[0]) {
-		task_times(t, &u, &s);
+		struct rusage self, ch;
+
+		process_rusage(t, RUSAGE_SELF, &self);
+		process_rusage(t, RUSAGE_CHILDREN, &ch);
+		u = tv_ns(&self.ru_utime);
+		s = tv_ns(&self.ru_stime);
 		tms[0] = (int64_t)(u / (1000000000ULL / hz));
 		tms[1] = (int64_t)(s / (1000000000ULL / hz));
-		tms[2] = (int64_t)(t->sig.group->cutime_ns / (1000000000ULL / hz));
-		tms[3] = (int64_t)(t->sig.group->cstime_ns / (1000000000ULL / hz));
+		tms[2] = (int64_t)(tv_ns(&ch.ru_utime) / (1000000000ULL / hz));
+		tms[3] = (int64_t)(tv_ns(&ch.ru_stime) / (1000000000ULL / hz));
 		if (mm_copy_out(t->mm, args->a[0], tms, sizeof(tms)))
 			return -EFAULT;
 	}
@@ -254,26 +254,16 @@ SYSCALL_DEFINE(getrusage)
 {
 	int who = (int)args->a[0];
 	struct rusage ru;
-	uint64_t u = 0, s = 0;
 
-	memset(&ru, 0, sizeof(ru));
 	switch (who) {
 	case RUSAGE_SELF:
 	case RUSAGE_THREAD:
-		task_times(t, &u, &s);
-		ru.ru_maxrss = (long)(mm_resident(t->mm) / 1024);
-		break;
 	case RUSAGE_CHILDREN:
-		u = t->sig.group->cutime_ns;
-		s = t->sig.group->cstime_ns;
 		break;
 	default:
 		return -EINVAL;
 	}
-	ru.ru_utime.tv_sec = (time_t)(u / 1000000000ULL);
-	ru.ru_utime.tv_usec = (suseconds_t)(u % 1000000000ULL / 1000);
-	ru.ru_stime.tv_sec = (time_t)(s / 1000000000ULL);
-	ru.ru_stime.tv_usec = (suseconds_t)(s % 1000000000ULL / 1000);
+	process_rusage(t, who, &ru);
 	if (mm_copy_out(t->mm, args->a[1], &ru, sizeof(ru)))
 		return -EFAULT;
 	return 0;

@@ -47,7 +47,7 @@ static int get_target(struct task *t, int fd, uint64_t upath, bool follow,
 		if (!f->inode)
 			return -EOPNOTSUPP;
 		x->ino = f->inode;
-		x->ro = f->path.mnt && f->path.mnt->sb->readonly;
+		x->ro = vfs_mnt_readonly(f->path.mnt);
 		return 0;
 	} else {
 		_cleanup_free_ char *path = malloc(VFS_PATH_MAX);
@@ -65,7 +65,7 @@ static int get_target(struct task *t, int fd, uint64_t upath, bool follow,
 		if (r < 0)
 			return r;
 		x->ino = p.dentry->inode;
-		x->ro = p.mnt->sb->readonly;
+		x->ro = vfs_mnt_readonly(p.mnt);
 		return 0;
 	}
 }

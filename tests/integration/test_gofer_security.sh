@@ -8,7 +8,11 @@
 #  - DIR/escape -> / and DIR/up -> ../../..: reading through them inside
 #    gives the sandbox's own view of the path (a decoy inside DIR), never
 #    the host's file; "/.." stays "/";
-#  - the same with the read-only root served directly (--overlay2=none).
+#  - the same with the read-only root served directly (--overlay2=none);
+#  - a bind mount (--volume DIR2:/vol, ro and rw) under the same rename race
+#    inside DIR2, and symlinks in DIR2 that climb out of it (../host/secret)
+#    or name the host path: never the host's secret (each mount is its own
+#    gofer root with its own handle namespace).
 #   CVISOR=bin/cvisor tests/integration/test_gofer_security.sh   (or pass the path as $1)
 # Host fixtures live under /var/tmp (the sandbox's /tmp is a private tmpfs).
 set -u
@@ -18,7 +22,7 @@ PLATFORMS=${PLATFORMS:-"systrap ptrace"}
 T=${GSEC_TIMEOUT:-60}
 RUNS=${GSEC_RUNS:-8}	# sandboxes per platform during the swap loop
 BB=/bin/busybox
-PER=4
+PER=5
 
 n=0
 ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
@@ -66,7 +70,10 @@ make_subs
 cv() { timeout -k 5 "$T" "$CVISOR" "$@" </dev/null; }
 
 # The swap loop: sub <- sub.dir, back; sub <- sub.lnk, back; each a rename(2).
+# In directory $1 (default: the root).
 swap_loop() {
+	local R=${1:-$R}
+
 	if command -v python3 >/dev/null; then
 		exec python3 -c '
 import os, sys
@@ -152,4 +159,39 @@ for P in $PLATFORMS; do
 	ok $? "[$P] --overlay2=none: escape links read the sandbox's files"
 	[ "$(cat "$FIX/out")" = "inside-root inside-root inside-root" ] ||
 		{ cat "$FIX/out"; tail -n 3 "$FIX/err"; } | diag
+
+	# 5. A bind mount: the same race inside its source, plus links out of
+	# it. DIR2 sits next to the host's secret directory, so ../host/secret
+	# from DIR2 is the secret on the host; in the sandbox it is /host/secret
+	# (absent) and the absolute link names the decoy of the root.
+	V=$FIX/vol
+	rm -rf "$V"
+	mkdir -p "$V/sub.dir$FIX/host"
+	echo inside-vol >"$V/sub.dir$S"
+	ln -s / "$V/sub.lnk"
+	cp -a "$V/sub.dir" "$V/sub"
+	ln -s ../host/secret "$V/up"
+	ln -s "$S" "$V/abs"
+	swap_loop "$V" &
+	SWAP=$!
+	leak=0 reads=0 ran=0
+	VWORK="i=0; while [ \$i -lt 30 ]; do i=\$((i+1));
+	 for f in /vol/sub$S /vol/up /vol/abs /vol/sub/* /vol/sub$FIX/host/*; do
+	  { read -r l <\"\$f\" && echo \"\$l\"; } 2>/dev/null; done
+	done; echo done"
+	for i in $(seq 1 $((RUNS / 2 + 1))); do
+		mode=ro
+		[ $((i % 2)) -eq 0 ] && mode=rw
+		cv "${G[@]}" do --root "$R" --volume "$V:/vol:$mode" -- \
+			/bin/busybox sh -c "$VWORK" >"$FIX/out" 2>"$FIX/err"
+		grep -q "$MARK" "$FIX/out" "$FIX/err" && leak=$((leak + 1))
+		grep -q '^done$' "$FIX/out" && ran=$((ran + 1))
+		reads=$((reads + $(grep -c '^inside' "$FIX/out")))
+	done
+	kill "$SWAP" 2>/dev/null
+	wait "$SWAP" 2>/dev/null
+	SWAP=""
+	[ $leak -eq 0 ] && [ $ran -eq $((RUNS / 2 + 1)) ] && [ $reads -gt 0 ]
+	ok $? "[$P] --volume (ro and rw) under the rename race and links out of it: no host byte ($reads reads inside, $leak leaks)"
+	[ $ran -eq $((RUNS / 2 + 1)) ] || diag <"$FIX/err"
 done

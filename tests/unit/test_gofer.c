@@ -310,6 +310,111 @@ static void check_isolation(pid_t pid)
 	   "the reaper holds no fd and is filtered");
 }
 
+/*
+ * One gofer, three roots (gofer_spawn_roots): the image root read-only, a
+ * writable bind source and a read-only one, each on its own socket with
+ * its own handles; CREATE/MKDIR/UNLINK only on the writable one and only
+ * one checked component, never through a symlink. 16 tests.
+ */
+static void test_roots(const char *root)
+{
+	char vol[PATH_MAX], vro[PATH_MAX], p[2 * PATH_MAX + 64];
+	struct gofer_root roots[3];
+	struct stat st;
+	uint32_t h, hdir;
+	pid_t gpid;
+	int r, fd, status;
+
+	snprintf(vol, sizeof(vol), "%s/../%s.vol", root, strrchr(root, '/') + 1);
+	snprintf(vro, sizeof(vro), "%s/../%s.vro", root, strrchr(root, '/') + 1);
+	mkdir(vol, 0755);
+	mkdir(vro, 0755);
+	put_file(vol, "f", "vol file", 0644);
+	put_file(vro, "r", "ro file", 0644);
+	sym(vol, "lnk", "/etc/passwd");
+	roots[0] = (struct gofer_root){ .path = root, .readonly = true };
+	roots[1] = (struct gofer_root){ .path = vol, .readonly = false };
+	roots[2] = (struct gofer_root){ .path = vro, .readonly = true };
+	r = gofer_spawn_roots(roots, 3, &gpid);
+	ok(r == 0, "gofer_spawn_roots: image root + rw + ro bind sources (%d)", r);
+	if (r) {
+		for (int i = 0; i < 15; i++)
+			ok(0, "no gofer");
+		return;
+	}
+	sock = roots[1].sock;
+	r = rpc(GOFER_OP_STAT, GOFER_ROOT_HANDLE, 0, NULL, NULL);
+	ok(r == 0 && stat(vol, &st) == 0 && in.rep.st.ino == st.st_ino,
+	   "handle 0 on the second socket is the second root");
+	ok(walk(0, "f", &h) == 0 && h != GOFER_ROOT_HANDLE,
+	   "WALK f in the rw root");
+	sock = roots[0].sock;
+	ok(walk(0, "f", NULL) == -ENOENT && rpc(GOFER_OP_STAT, h, 0, NULL, NULL) == -EBADF,
+	   "the image root's socket knows neither its names nor its handles");
+	ok(rpc(GOFER_OP_CREATE, 0, 0644, "x", NULL) == -EROFS &&
+		   rpc(GOFER_OP_MKDIR, 0, 0755, "x", NULL) == -EROFS &&
+		   rpc(GOFER_OP_UNLINK, 0, 0, "hello", NULL) == -EROFS,
+	   "CREATE/MKDIR/UNLINK on the read-only image root -> EROFS");
+	sock = roots[2].sock;
+	ok(walk(0, "r", &h) == 0 &&
+		   rpc(GOFER_OP_OPEN, h, O_WRONLY, NULL, NULL) == -EROFS &&
+		   rpc(GOFER_OP_CREATE, 0, 0644, "x", NULL) == -EROFS &&
+		   rpc(GOFER_OP_UNLINK, 0, 0, "r", NULL) == -EROFS,
+	   "the read-only bind root: OPEN for write, CREATE, UNLINK -> EROFS");
+
+	sock = roots[1].sock;
+	r = rpc(GOFER_OP_CREATE, 0, 0640, "new", NULL);
+	snprintf(p, sizeof(p), "%s/new", vol);
+	ok(r == 0 && S_ISREG(in.rep.st.mode) && (in.rep.st.mode & 07777) == 0640 &&
+		   stat(p, &st) == 0 && (st.st_mode & 07777) == 0640,
+	   "CREATE makes the host file with the exact mode (umask 0)");
+	h = in.rep.handle;
+	r = rpc(GOFER_OP_OPEN, h, O_RDWR, NULL, &fd);
+	ok(r == 0 && fd >= 0 && pwrite(fd, "data", 4, 0) == 4 &&
+		   stat(p, &st) == 0 && st.st_size == 4,
+	   "OPEN O_RDWR of it donates a writable fd");
+	if (fd >= 0)
+		close(fd);
+	ok(rpc(GOFER_OP_CREATE, 0, 0644, "new", NULL) == -EEXIST,
+	   "CREATE an existing name -> EEXIST");
+	ok(rpc(GOFER_OP_CREATE, 0, 0644, "lnk", NULL) == -EEXIST &&
+		   stat("/etc/passwd", &st) == 0,
+	   "CREATE over a symlink -> EEXIST, never follows it");
+	ok(rpc(GOFER_OP_CREATE, 0, 0644, "..", NULL) == -EINVAL &&
+		   rpc(GOFER_OP_CREATE, 0, 0644, "a/b", NULL) == -EINVAL &&
+		   rpc(GOFER_OP_MKDIR, 0, 0755, ".", NULL) == -EINVAL &&
+		   rpc(GOFER_OP_UNLINK, 0, 0, "../x", NULL) == -EINVAL,
+	   "CREATE/MKDIR/UNLINK of \"..\", \".\", a/b -> EINVAL");
+	ok(rpc(GOFER_OP_CREATE, 0, 010644, "x", NULL) == -EINVAL &&
+		   rpc(GOFER_OP_UNLINK, 0, 0x1234, "f", NULL) == -EINVAL,
+	   "CREATE with a file type in the mode, UNLINK bad flags -> EINVAL");
+	r = rpc(GOFER_OP_MKDIR, 0, 0750, "dir", NULL);
+	hdir = in.rep.handle;
+	snprintf(p, sizeof(p), "%s/dir", vol);
+	ok(r == 0 && S_ISDIR(in.rep.st.mode) && stat(p, &st) == 0 &&
+		   S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0750,
+	   "MKDIR makes a host directory");
+	ok(rpc(GOFER_OP_CREATE, hdir, 0600, "in", NULL) == 0 &&
+		   rpc(GOFER_OP_UNLINK, 0, AT_REMOVEDIR, "dir", NULL) == -ENOTEMPTY &&
+		   rpc(GOFER_OP_UNLINK, hdir, 0, "in", NULL) == 0 &&
+		   rpc(GOFER_OP_UNLINK, 0, AT_REMOVEDIR, "dir", NULL) == 0 &&
+		   stat(p, &st) < 0,
+	   "UNLINK: ENOTEMPTY, then the file, then the directory");
+	snprintf(p, sizeof(p), "%s/lnk", vol);
+	ok(rpc(GOFER_OP_UNLINK, 0, 0, "lnk", NULL) == 0 && lstat(p, &st) < 0 &&
+		   stat("/etc/passwd", &st) == 0,
+	   "UNLINK a symlink removes the link, not its target");
+	close(roots[0].sock);
+	close(roots[1].sock);
+	close(roots[2].sock);
+	r = waitpid(gpid, &status, 0);
+	ok(r == gpid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "the gofer exits cleanly when every socket is closed (%#x)", status);
+	snprintf(p, sizeof(p), "rm -rf '%s' '%s'", vol, vro);
+	if (system(p) != 0)
+		fprintf(stderr, "cleanup failed\n");
+}
+
 int main(void)
 {
 	char root[] = "/tmp/cvisor-gofer-test-XXXXXX";
@@ -339,7 +444,7 @@ int main(void)
 		put_file(p, n, "", 0644);
 	}
 
-	printf("1..50\n");
+	printf("1..66\n");
 	r = gofer_spawn(root, true, &sock, &pid);
 	ok(r == 0, "gofer_spawn on %s (%d)", root, r);
 	if (r) {
@@ -598,6 +703,8 @@ int main(void)
 		gofer_server_free(direct);
 		direct = NULL;
 	}
+
+	test_roots(root);
 
 	snprintf(p, sizeof(p), "rm -rf '%s'", root);
 	if (system(p) != 0)

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
 
@@ -469,10 +470,20 @@ static ssize_t gofer_write(struct file *f, const struct iovec *iov, int cnt,
 	ssize_t n = pwritev(f->hostfd, iov, cnt,
 			    (f->flags & O_APPEND) ? lseek(f->hostfd, 0, SEEK_END)
 						  : *off);
+	struct stat st;
 
 	if (n < 0)
 		return -errno;
 	*off += n;
+	/* A writable bind mount: the cached attributes follow our writes. */
+	if (fstat(f->hostfd, &st) == 0) {
+		pthread_mutex_lock(&f->inode->lock);
+		f->inode->size = st.st_size;
+		f->inode->blocks = st.st_blocks;
+		f->inode->mtime = st.st_mtim;
+		f->inode->ctime = st.st_ctim;
+		pthread_mutex_unlock(&f->inode->lock);
+	}
 	return n;
 }
 
@@ -579,11 +590,111 @@ static int gofer_statfs(struct inode *ino, struct statfs *sfs)
 	return r;
 }
 
+/* truncate(2), ftruncate(2) and O_TRUNC on a writable bind mount: a
+ * write-only host fd from the gofer (O_TRUNC for size 0), ftruncate on it. */
+static int gofer_truncate(struct inode *ino, int64_t size)
+{
+	struct gofer_client *c = client(ino);
+	struct stat st;
+	int fd = -1, r;
+
+	if (ino->sb->readonly)
+		return -EROFS;
+	pthread_mutex_lock(&c->lock);
+	r = gofer_need_handle(c, ino);
+	if (r == 0)
+		r = gofer_rpc(c, GOFER_OP_OPEN, gi(ino)->handle,
+			      O_WRONLY | (size == 0 ? O_TRUNC : 0), NULL, 0, &fd);
+	pthread_mutex_unlock(&c->lock);
+	if (r == 0 && fd < 0)
+		r = -EIO;
+	if (r == 0 && size != 0 && ftruncate(fd, size) < 0)
+		r = -errno;
+	if (r == 0 && fstat(fd, &st) == 0) {
+		pthread_mutex_lock(&ino->lock);
+		ino->size = st.st_size;
+		ino->blocks = st.st_blocks;
+		ino->mtime = st.st_mtim;
+		ino->ctime = st.st_ctim;
+		pthread_mutex_unlock(&ino->lock);
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* A name was made or removed on the host: the cached listing is stale
+ * (lookups then ask the gofer again). */
+static void gofer_forget_listing(struct inode *dir)
+{
+	struct gofer_inode *g = gi(dir);
+
+	pthread_mutex_lock(&dir->lock);
+	for (size_t i = 0; i < g->nents; i++)
+		free(g->ents[i].name);
+	free(g->ents);
+	g->ents = NULL;
+	g->nents = 0;
+	g->listed = false;
+	pthread_mutex_unlock(&dir->lock);
+}
+
+/* open(O_CREAT) and mkdir on a writable bind mount: made on the host by
+ * the gofer (CREATE/MKDIR), owned by the gofer's user. */
+static int gofer_mknod_at(struct inode *dir, const char *name, size_t len,
+			  mode_t mode, const struct cred *cred UNUSED,
+			  struct inode **out)
+{
+	struct gofer_client *c = client(dir);
+	struct gofer_stat st;
+	uint32_t h;
+	int r;
+
+	if (!S_ISREG(mode) && !S_ISDIR(mode))
+		return -EPERM;
+	if (dir->sb->readonly)
+		return -EROFS;
+	pthread_mutex_lock(&c->lock);
+	r = gofer_need_handle(c, dir);
+	if (r == 0)
+		r = gofer_rpc(c, S_ISDIR(mode) ? GOFER_OP_MKDIR : GOFER_OP_CREATE,
+			      gi(dir)->handle, mode & 07777, name, len, NULL);
+	h = c->in->rep.handle;
+	st = c->in->rep.st;
+	pthread_mutex_unlock(&c->lock);
+	if (r < 0)
+		return r;
+	gofer_forget_listing(dir);
+	return gofer_inode_new(dir->sb, h, &st, out);
+}
+
+static int gofer_unlink(struct inode *dir, const char *name, size_t len,
+			bool is_dir)
+{
+	struct gofer_client *c = client(dir);
+	int r;
+
+	if (dir->sb->readonly)
+		return -EROFS;
+	pthread_mutex_lock(&c->lock);
+	r = gofer_need_handle(c, dir);
+	if (r == 0)
+		r = gofer_rpc(c, GOFER_OP_UNLINK, gi(dir)->handle,
+			      is_dir ? AT_REMOVEDIR : 0, name, len, NULL);
+	pthread_mutex_unlock(&c->lock);
+	if (r == 0)
+		gofer_forget_listing(dir);
+	return r;
+}
+
 static const struct inode_ops gofer_iops = {
 	.lookup = gofer_lookup,
 	.readlink = gofer_readlink,
 	.open = gofer_open,
 	.statfs = gofer_statfs,
+	.mknod_at = gofer_mknod_at,
+	.unlink = gofer_unlink,
+	.truncate = gofer_truncate,
 };
 
 int goferfs_list(struct inode *dir, goferfs_entry_fn fn, void *arg)

@@ -657,3 +657,164 @@ int vfs_fifo_open(struct inode *ino, struct file *f)
 	f->fmode &= ~FMODE_FIFO_OPEN;
 	return pipe_fifo_open(&ino->fifo, &ino->lock, f);
 }
+
+/* ---- splice(2), tee(2), vmsplice(2), sendfile(2) to a pipe ----
+ * (sentry/syscalls/sys_splice.c). Linux moves page references between
+ * pipes; here the data is copied through a bounded sentry buffer by the
+ * caller, and these helpers give it the waits of fs/splice.c
+ * (ipipe_prep/opipe_prep/wait_for_space) and a non-consuming read (tee). */
+
+bool pipe_file_is_pipe(const struct file *f)
+{
+	return f && f->ops == &pipe_fops;
+}
+
+bool pipe_files_same(const struct file *a, const struct file *b)
+{
+	return a->priv == b->priv;
+}
+
+/* Block (unless nonblock) until the pipe holds data: 1 data, 0 empty with
+ * no writers (EOF), -EAGAIN, -ERESTARTSYS. */
+int pipe_wait_data(struct file *f, bool nonblock)
+{
+	struct pipe *p = f->priv;
+	struct task *t = ipc_current();
+	bool waiting = false;
+	struct waiter w;
+	int ret;
+
+	waiter_init(&w, t, EPOLLIN | EPOLLHUP);
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		if (occupancy(p)) {
+			ret = 1;
+			break;
+		}
+		if (!p->writers) {
+			ret = 0;
+			break;
+		}
+		if (nonblock) {
+			ret = -EAGAIN;
+			break;
+		}
+		if (!waiting) {
+			waitq_add(&p->wq, &w);
+			waiting = true;
+			continue;
+		}
+		pthread_mutex_unlock(&p->lock);
+		ret = ipc_block_simple(t);
+		pthread_mutex_lock(&p->lock);
+		if (ret < 0)
+			break;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (waiting)
+		waitq_remove(&p->wq, &w);
+	return ret;
+}
+
+/* Block (unless nonblock) until a slot is free: the free bytes (whole
+ * free slots), -EPIPE after SIGPIPE when there is no reader, -EAGAIN,
+ * -ERESTARTSYS. */
+ssize_t pipe_wait_space(struct file *f, bool nonblock)
+{
+	struct pipe *p = f->priv;
+	struct task *t = ipc_current();
+	bool waiting = false, sigpipe = false;
+	struct waiter w;
+	ssize_t ret;
+
+	waiter_init(&w, t, EPOLLOUT | EPOLLERR);
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		if (!p->readers) {
+			sigpipe = true;
+			ret = -EPIPE;
+			break;
+		}
+		if (occupancy(p) < p->nslots) {
+			ret = (ssize_t)(p->nslots - occupancy(p)) * PAGE_SIZE;
+			break;
+		}
+		if (nonblock) {
+			ret = -EAGAIN;
+			break;
+		}
+		if (!waiting) {
+			waitq_add(&p->wq, &w);
+			waiting = true;
+			continue;
+		}
+		pthread_mutex_unlock(&p->lock);
+		ret = ipc_block_simple(t);
+		pthread_mutex_lock(&p->lock);
+		if (ret < 0)
+			break;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (waiting)
+		waitq_remove(&p->wq, &w);
+	if (sigpipe)
+		send_sigpipe(t);
+	return ret;
+}
+
+/* Copy up to len queued bytes, from byte skip on, into buf without
+ * consuming them; never blocks. A packet (O_DIRECT write) ends the copy. */
+size_t pipe_peek(struct file *f, size_t skip, void *buf, size_t len)
+{
+	struct pipe *p = f->priv;
+	size_t done = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (unsigned int i = p->tail; i != p->head && done < len; i++) {
+		struct pipe_buf *b = slot(p, i);
+		size_t n, k = MIN((size_t)b->len, skip);
+
+		skip -= k;
+		if (b->len == k) {
+			if (b->packet)
+				break;
+			continue;
+		}
+		n = MIN((size_t)b->len - k, len - done);
+		memcpy((char *)buf + done, b->page + b->off + k, n);
+		done += n;
+		if (b->packet)
+			break;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return done;
+}
+
+/* Drop the first n queued bytes (after a pipe_peek of at least n). */
+void pipe_consume(struct file *f, size_t n)
+{
+	struct pipe *p = f->priv;
+	bool freed = false;
+
+	pthread_mutex_lock(&p->lock);
+	while (n && occupancy(p)) {
+		struct pipe_buf *b = slot(p, p->tail);
+		size_t k = MIN((size_t)b->len, n);
+
+		b->off += (uint32_t)k;
+		b->len -= (uint32_t)k;
+		n -= k;
+		if (b->packet)
+			b->len = 0;
+		if (!b->len) {
+			page_put(p, b->page);
+			b->page = NULL;
+			p->tail++;
+			freed = true;
+		}
+	}
+	vfs_now(&p->atime);
+	pthread_mutex_unlock(&p->lock);
+	if (freed)
+		waitq_wake(&p->wq, EPOLLOUT | EPOLLWRNORM);
+}

@@ -253,6 +253,11 @@ static int file_link_text(struct file *f, struct fs_struct *fs, char *buf,
 		return snprintf(buf, size, "anon_inode:[eventpoll]");
 	if (file_is_timerfd(f))
 		return snprintf(buf, size, "anon_inode:[timerfd]");
+	if (file_is_signalfd(f))
+		return snprintf(buf, size, "anon_inode:[signalfd]");
+	/* pidfs keeps the anon_inode name for compatibility. */
+	if (file_is_pidfd(f))
+		return snprintf(buf, size, "anon_inode:[pidfd]");
 	if (vfs_fstat(f, &st) == 0) {
 		if (S_ISFIFO(st.st_mode))
 			return snprintf(buf, size, "pipe:[%lu]",
@@ -298,6 +303,13 @@ static int show_fdinfo(const struct pfs_node *n, struct pfs_buf *b)
 		   (long long)f->pos,
 		   f->flags | (cloexec > 0 ? O_CLOEXEC : 0),
 		   f->path.mnt ? 1 : 0, (unsigned long)st.st_ino);
+	/* pidfd_show_fdinfo(), signalfd_show_fdinfo() */
+	if (file_is_pidfd(f))
+		pfs_printf(b, "Pid:\t%d\nNSpid:\t%d\n", pidfd_file_pid(f),
+			   pidfd_file_pid(f));
+	if (file_is_signalfd(f))
+		pfs_printf(b, "sigmask:\t%016llx\n",
+			   (unsigned long long)signalfd_file_mask(f));
 	vfs_file_put(f);
 	procinfo_put(&r);
 	return 0;
@@ -549,12 +561,11 @@ static int root_link(const struct pfs_node *n, char *buf, size_t size)
 }
 
 /*
- * exe: mm keeps no exe_file, so this is AT_EXECFN (the path execve was
- * given) resolved in the task's root and cwd. It reads the task's stack,
- * i.e. takes mm->lock, and runs with vfs->lock held when a walk follows the
- * link: that inverts mm->lock -> vfs->lock (mm puts files under mm->lock)
- * and can deadlock against a concurrent munmap of the last reference of a
- * file in the same address space. The fix is an mm->exe_file set by exec.
+ * exe: the path of mm->exe_file, the file execve loaded (for a #! script,
+ * its interpreter), recorded by the loader; reading it takes no mm->lock.
+ * Only an mm without one (none today) falls back to AT_EXECFN resolved in
+ * the task's root and cwd, which reads the stack under mm->lock and so
+ * inverts mm->lock -> vfs->lock when a walk follows the link.
  */
 static __thread int exe_depth;
 
@@ -573,7 +584,28 @@ static int exe_link(const struct pfs_node *n, char *buf, size_t size)
 		return -ENOENT;
 	if (!r.mm || !r.fs)
 		goto out;
-	/* AT_EXECFN is the string just below the stack's 8-byte marker. */
+	{
+		/* The file execve recorded (mm->exe_file): its path now,
+		 * " (deleted)" once unlinked, as d_path() shows it. */
+		struct file *ef = mm_exe_file(r.mm);
+
+		if (ef && ef->path.mnt) {
+			pthread_mutex_lock(&r.fs->lock);
+			root = r.fs->root;
+			pthread_mutex_unlock(&r.fs->lock);
+			len = vfs_path_name(r.fs->vfs, &root, &ef->path, tmp,
+					    sizeof(tmp) - 16);
+			if (len >= 0 && ef->path.dentry->dead) {
+				memcpy(tmp + len, " (deleted)", 10);
+				len += 10;
+			}
+			vfs_file_put(ef);
+			goto out;
+		}
+		if (ef)
+			vfs_file_put(ef);
+	}
+	/* Fallback without a recorded file. AT_EXECFN is the string just below the stack's 8-byte marker. */
 	top = mm_stack_top(r.mm);
 	{
 		char page[PAGE_SIZE];
@@ -735,24 +767,30 @@ static int stat_info(const struct pfs_node *n, struct stat_info *si,
 	return 0;
 }
 
+static bool in_tid_dir(const struct pfs_node *n);
+
 static int show_stat(const struct pfs_node *n, struct pfs_buf *b)
 {
 	struct task_refs r;
 	struct stat_info si;
-	uint64_t vsize, rss;
+	uint64_t vsize, rss, cpu[4];
+	uint64_t tick = 1000000000ULL / 100;	/* USER_HZ */
 	int err = stat_info(n, &si, &r, PROCINFO_MM);
 
 	if (err < 0)
 		return err;
 	vm_sizes(r.mm, &vsize, &rss);
-	/* fs/proc/array.c do_task_stat(): 52 fields. No CPU accounting: the
-	 * times and the start time are 0. */
+	/* The same figures as getrusage/times (sentry/kernel/procinfo.c). */
+	procinfo_cputimes(r.t, in_tid_dir(n), cpu);
+	/* fs/proc/array.c do_task_stat(): 52 fields. The start time is 0. */
 	pfs_printf(b,
-		   "%d (%s) %c %d %d %d 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 %d 0 "
+		   "%d (%s) %c %d %d %d 0 -1 4194560 0 0 0 0 %" PRIu64 " %" PRIu64
+		   " %" PRIu64 " %" PRIu64 " 20 0 %d 0 "
 		   "0 %" PRIu64 " %" PRIu64 " 18446744073709551615 0 0 0 0 0 "
 		   "0 %" PRIu64 " 0 0 0 0 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
 		   n->tid > 0 ? n->tid : si.pid, si.comm, si.state, si.ppid,
-		   si.pgid, si.sid, si.nthreads, vsize, rss / PAGE_SIZE,
+		   si.pgid, si.sid, cpu[0] / tick, cpu[1] / tick, cpu[2] / tick,
+		   cpu[3] / tick, si.nthreads, vsize, rss / PAGE_SIZE,
 		   si.blocked, si.exit_signal);
 	procinfo_put(&r);
 	return 0;
@@ -879,34 +917,13 @@ static int show_maps(const struct pfs_node *n, struct pfs_buf *b)
 	return 0;
 }
 
-static const char *fs_type(const struct super_block *sb)
-{
-	switch (sb->kind) {
-	case FS_GOFER:
-		return "9p";
-	case FS_TMPFS:
-	case FS_DEVFS:
-		return "tmpfs";
-	case FS_OVERLAY:
-		return "overlay";
-	case FS_PROC:
-		return "proc";
-	case FS_SYSFS:
-		return "sysfs";
-	case FS_HOST:
-		return "none";
-	}
-	return "none";
-}
-
+/* The text comes from the mount table (vfs/mount.c), as seen from the
+ * task's root. */
 static int show_mounts_common(const struct pfs_node *n, struct pfs_buf *b,
 			      bool info)
 {
 	struct task_refs r;
-	struct mount *m;
 	struct path root;
-	struct vfs *vfs;
-	int id = 0;
 
 	if (node_get(n, PROCINFO_FS, &r) < 0)
 		return -ESRCH;
@@ -917,41 +934,7 @@ static int show_mounts_common(const struct pfs_node *n, struct pfs_buf *b,
 	pthread_mutex_lock(&r.fs->lock);
 	root = r.fs->root;
 	pthread_mutex_unlock(&r.fs->lock);
-	vfs = r.fs->vfs;
-	pthread_mutex_lock(&vfs->lock);
-	list_for_each_entry(m, &vfs->mounts, link) {
-		char path[VFS_PATH_MAX];
-		struct path mp = { .mnt = m, .dentry = m->root };
-		const char *type = fs_type(m->sb);
-		const char *opts = m->sb->readonly ? "ro" : "rw";
-		int pid = 0;
-
-		id++;
-		if (vfs_path_name(vfs, &root, &mp, path, sizeof(path)) < 0)
-			continue;
-		if (!info) {
-			pfs_printf(b, "%s %s %s %s,relatime 0 0\n",
-				   m->sb->kind == FS_OVERLAY ? "overlay" :
-				   m->sb->kind == FS_GOFER ? "none" : type,
-				   path, type, opts);
-			continue;
-		}
-		if (m->parent) {
-			struct mount *q;
-			int j = 0;
-
-			list_for_each_entry(q, &vfs->mounts, link) {
-				j++;
-				if (q == m->parent)
-					pid = j;
-			}
-		}
-		pfs_printf(b, "%d %d %u:%u / %s %s,relatime - %s %s %s\n", id,
-			   pid, major(m->sb->dev), minor(m->sb->dev), path,
-			   opts, type, m->sb->kind == FS_GOFER ? "none" : type,
-			   opts);
-	}
-	pthread_mutex_unlock(&vfs->lock);
+	vfs_show_mounts(r.fs->vfs, &root, b, info);
 	procinfo_put(&r);
 	return 0;
 }
@@ -1173,3 +1156,77 @@ const struct pfs_entry proc_tid_dir = {
 	.name = "tid", .mode = S_IFDIR | 0555, .children = tid_entries,
 	.dynamic = true,
 };
+
+/* A file of /proc/PID/task/TID (per-thread figures, do_task_stat whole=0). */
+static bool in_tid_dir(const struct pfs_node *n)
+{
+	return n->e >= tid_entries &&
+	       n->e < tid_entries + sizeof(tid_entries) / sizeof(tid_entries[0]);
+}
+
+/*
+ * Magic links (nd_jump_link() in fs/namei.c), for the walk in vfs/namei.c
+ * (vfs->lock held): following fd/N of a file that has a path, cwd or root
+ * jumps to that very (mount, dentry), so an unlinked or O_TMPFILE file is
+ * reached too. Returns 1 with *out set; 2 for a magic link that is
+ * followed by its text (fd/N of a pipe or anonymous file: see the proxies
+ * above; exe); 0 for any other inode. The path stays valid while vfs->lock
+ * is held unless the only other reference (the fd) is closed by another
+ * thread meanwhile: a known gap, Linux pins it with a path reference.
+ */
+int proc_magic_link(struct inode *ino, struct path *out)
+{
+	const struct pfs_node *n = ino->priv;
+	struct task_refs r;
+	struct file *f;
+
+	if (ino->sb->kind != FS_PROC || !S_ISLNK(ino->mode) || !n || !n->e)
+		return 0;
+	if (n->e == &fd_link_entry) {
+		f = fd_file(n, n->fd, &r);
+		if (!f)
+			return -ENOENT;
+		procinfo_put(&r);
+		if (!f->path.mnt) {
+			vfs_file_put(f);
+			return 2;
+		}
+		*out = f->path;
+		vfs_file_put(f);
+		return 1;
+	}
+	if (n->e->link == cwd_link || n->e->link == root_link) {
+		if (node_get(n, PROCINFO_FS, &r) < 0)
+			return -ENOENT;
+		if (!r.fs) {
+			procinfo_put(&r);
+			return -ENOENT;
+		}
+		pthread_mutex_lock(&r.fs->lock);
+		*out = n->e->link == cwd_link ? r.fs->cwd : r.fs->root;
+		pthread_mutex_unlock(&r.fs->lock);
+		procinfo_put(&r);
+		return 1;
+	}
+	if (n->e->link == exe_link) {
+		/* Jump to the executable itself (proc_exe_link()), so
+		 * execv("/proc/self/exe") works even once it is unlinked. */
+		struct file *ef = NULL;
+
+		if (node_get(n, PROCINFO_MM, &r) < 0)
+			return -ENOENT;
+		if (r.mm)
+			ef = mm_exe_file(r.mm);
+		procinfo_put(&r);
+		if (!ef)
+			return 2;
+		if (!ef->path.mnt) {
+			vfs_file_put(ef);
+			return 2;
+		}
+		*out = ef->path;
+		vfs_file_put(ef);
+		return 1;
+	}
+	return 0;
+}

@@ -42,6 +42,7 @@
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
+#include "cvisor/ipc.h"
 #include "cvisor/task.h"
 #include "cvisor/util.h"
 #include "cvisor/version.h"
@@ -170,6 +171,20 @@ static int pfs_make_inode(struct super_block *sb, const struct pfs_node *n,
 	return 0;
 }
 
+/* The thread-group ID an open /proc/[pid] directory names, or -1 for any
+ * other file: such an fd is accepted where a pidfd is (pidfd_send_signal). */
+int procfs_file_tgid(const struct file *f)
+{
+	const struct pfs_node *n;
+
+	if (!f || !f->inode || f->inode->iops != &pfs_iops || !f->inode->priv)
+		return -1;
+	n = f->inode->priv;
+	if (n->e != &proc_pid_dir || n->pid <= 0)
+		return -1;
+	return n->pid;
+}
+
 /* ---- pruning (see the top comment) ---- */
 
 static void limbo_flush(struct list_head *l)
@@ -250,6 +265,22 @@ static void pfs_sb_destroy(struct super_block *sb)
 
 /* ---- inode operations ---- */
 
+/* Does the task a /proc/PID (or .../task/TID) node names still exist?
+ * Nodes outside PID directories (and sysfs's) always do. */
+static bool pfs_task_alive(const struct pfs_node *n)
+{
+	struct kernel *k;
+	struct task_refs r;
+
+	if (n->pid <= 0 || !(k = proc_kernel()))
+		return true;
+	if (procinfo_get(k, n->tid > 0 ? n->tid : n->pid, 0, &r) < 0)
+		return false;
+	procinfo_put(&r);
+	return true;
+}
+
+
 static int pfs_lookup(struct inode *dir, const char *name, size_t len,
 		      struct inode **out)
 {
@@ -258,6 +289,9 @@ static int pfs_lookup(struct inode *dir, const char *name, size_t len,
 	struct pfs_node n;
 	int r;
 
+	/* proc_pident_lookup(): nothing is found in a dead task's dir. */
+	if (!pfs_task_alive(dn))
+		return -ENOENT;
 	if (e->children) {
 		for (const struct pfs_entry *c = e->children; c->name; c++) {
 			if (strlen(c->name) == len && !memcmp(c->name, name, len)) {
@@ -279,6 +313,48 @@ static int pfs_lookup(struct inode *dir, const char *name, size_t len,
 	if (r < 0)
 		return r;
 	return pfs_make_inode(dir->sb, &n, out);
+}
+
+/* pid_revalidate()/tid_fd_revalidate() in fs/proc: a cached child of a
+ * dynamic directory (PIDs, TIDs, fds) is right while the directory's
+ * lookup still finds the same thing, and a negative one while it still
+ * finds nothing. A stale one is pruned (with its subtree), which drops it
+ * unless it is in use. */
+static bool pfs_revalidate(struct inode *dir, struct dentry *d)
+{
+	const struct pfs_node *dn = dir->priv;
+	const struct pfs_node *cn = d->inode ? d->inode->priv : NULL;
+	struct pfs_node n;
+	bool valid;
+	int r;
+
+	if (cn && !cn->e->dynamic)
+		return true;
+	if (cn && dn->e->children) {
+		/* A static child (flagged dynamic when it lives in a PID
+		 * directory) is valid while that task is. */
+		for (const struct pfs_entry *c = dn->e->children; c->name; c++) {
+			if (c != cn->e)
+				continue;
+			if (pfs_task_alive(dn))
+				return true;
+			prune_one(dir->sb->priv, dir->sb->vfs, d);
+			return false;
+		}
+	}
+	if (!dn->e->lookup)
+		return true;
+	n = *dn;
+	n.mode = 0;
+	r = dn->e->lookup(dn, d->name, d->namelen, &n);
+	if (cn)
+		valid = r == 0 && n.e == cn->e && n.pid == cn->pid &&
+			n.tid == cn->tid && n.fd == cn->fd;
+	else
+		valid = r < 0;
+	if (!valid)
+		prune_one(dir->sb->priv, dir->sb->vfs, d);
+	return valid;
 }
 
 static int pfs_readlink(struct inode *ino, char *buf, size_t len)
@@ -491,6 +567,7 @@ static const struct inode_ops pfs_iops = {
 	.readlink = pfs_readlink,
 	.open = pfs_open,
 	.statfs = pfs_statfs,
+	.revalidate = pfs_revalidate,
 };
 
 int pfs_new(struct vfs *vfs, enum fs_kind kind, const char *name,
@@ -785,6 +862,20 @@ CONST_FILE(show_nr_open, "%d", VFS_NR_OPEN)
 CONST_FILE(show_pipe_max, "%d", PIPE_MAX_SIZE)
 CONST_FILE(show_somaxconn, "%d", 4096)
 CONST_FILE(show_file_nr, "%d\t%d\t%s", 0, 0, "9223372036854775807")
+/* IPC limits (cvisor/ipc.h: Linux's defaults, fixed). */
+CONST_FILE(show_shmmax, "%lu", IPC_SHMMAX)
+CONST_FILE(show_shmall, "%lu", IPC_SHMALL)
+CONST_FILE(show_shmmni, "%d", IPC_SHMMNI)
+CONST_FILE(show_sem, "%d\t%d\t%d\t%d", IPC_SEMMSL, IPC_SEMMNS, IPC_SEMOPM,
+	   IPC_SEMMNI)
+CONST_FILE(show_msgmax, "%d", IPC_MSGMAX)
+CONST_FILE(show_msgmnb, "%d", IPC_MSGMNB)
+CONST_FILE(show_msgmni, "%d", IPC_MSGMNI)
+CONST_FILE(show_mq_msg_default, "%d", IPC_MQ_MSG_DEFAULT)
+CONST_FILE(show_mq_msg_max, "%d", IPC_MQ_MSG_MAX)
+CONST_FILE(show_mq_msgsize_default, "%d", IPC_MQ_MSGSIZE_DEFAULT)
+CONST_FILE(show_mq_msgsize_max, "%d", IPC_MQ_MSGSIZE_MAX)
+CONST_FILE(show_mq_queues_max, "%d", IPC_MQ_QUEUES_MAX)
 
 #define RO_FILE(nm, fn) { .name = nm, .mode = S_IFREG | 0444, .show = fn }
 #define DIR(nm, tbl) { .name = nm, .mode = S_IFDIR | 0555, .children = tbl }
@@ -795,10 +886,17 @@ static const struct pfs_entry sys_kernel[] = {
 	{ .name = "domainname", .mode = S_IFREG | 0644, .show = show_domainname },
 	{ .name = "hostname", .mode = S_IFREG | 0644, .show = show_hostname,
 	  .store = store_hostname },
+	RO_FILE("msgmax", show_msgmax),
+	RO_FILE("msgmnb", show_msgmnb),
+	RO_FILE("msgmni", show_msgmni),
 	RO_FILE("ngroups_max", show_ngroups_max),
 	RO_FILE("osrelease", show_osrelease),
 	RO_FILE("ostype", show_ostype),
 	RO_FILE("pid_max", show_pid_max),
+	RO_FILE("sem", show_sem),
+	RO_FILE("shmall", show_shmall),
+	RO_FILE("shmmax", show_shmmax),
+	RO_FILE("shmmni", show_shmmni),
 	RO_FILE("threads-max", show_threads_max),
 	RO_FILE("version", show_kversion),
 	{ 0 },
@@ -809,9 +907,18 @@ static const struct pfs_entry sys_vm[] = {
 	RO_FILE("overcommit_ratio", show_overcommit_ratio),
 	{ 0 },
 };
+static const struct pfs_entry sys_fs_mqueue[] = {
+	RO_FILE("msg_default", show_mq_msg_default),
+	RO_FILE("msg_max", show_mq_msg_max),
+	RO_FILE("msgsize_default", show_mq_msgsize_default),
+	RO_FILE("msgsize_max", show_mq_msgsize_max),
+	RO_FILE("queues_max", show_mq_queues_max),
+	{ 0 },
+};
 static const struct pfs_entry sys_fs[] = {
 	RO_FILE("file-max", show_file_max),
 	RO_FILE("file-nr", show_file_nr),
+	DIR("mqueue", sys_fs_mqueue),
 	RO_FILE("nr_open", show_nr_open),
 	RO_FILE("pipe-max-size", show_pipe_max),
 	{ 0 },

@@ -60,6 +60,8 @@
 #include "../vfs_impl.h"
 
 #define TMPFS_MAX_BYTES (512LL << 20)
+/* s_maxbytes: a size= limit below it gives ENOSPC (pages), not EFBIG. */
+#define TMPFS_FILE_MAX(sb) MAX((sb)->bytes_max, TMPFS_MAX_BYTES)
 /* Page index entry: frame offset | TMPFS_PRESENT (frame 0 is valid). */
 #define TMPFS_PRESENT 1ULL
 
@@ -266,11 +268,11 @@ static ssize_t tmpfs_write(struct file *f, const struct iovec *iov, int cnt,
 	}
 	/* generic_write_check_limits() with s_maxbytes = bytes_max: EFBIG at
 	 * the limit, a short write across it. */
-	if (pos >= ino->sb->bytes_max) {
+	if (pos >= TMPFS_FILE_MAX(ino->sb)) {
 		r = total ? -EFBIG : 0;
 		goto out;
 	}
-	total = (size_t)MIN((uint64_t)total, (uint64_t)(ino->sb->bytes_max - pos));
+	total = (size_t)MIN((uint64_t)total, (uint64_t)(TMPFS_FILE_MAX(ino->sb) - pos));
 	if (total && pos > ino->size)
 		tmpfs_zero_tail(ino, pos);
 	/* Page by page, as generic_perform_write: running out of space
@@ -329,7 +331,7 @@ static int tmpfs_truncate(struct inode *ino, int64_t size)
 			return r;
 		}
 	}
-	if (size > ino->sb->bytes_max) {
+	if (size > TMPFS_FILE_MAX(ino->sb)) {
 		r = -EFBIG;
 	} else if (size < ino->size) {
 		/* shmem_setattr -> shmem_truncate_range: whole pages past

@@ -1,0 +1,178 @@
+/*
+ * rusage_test: getrusage(RUSAGE_SELF/CHILDREN/THREAD), wait4 and waitid
+ * rusage, times(2): CPU time burnt by the workload shows up as ru_utime,
+ * maxrss is reported.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/times.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+static long tv_ms(const struct timeval *tv)
+{
+	return tv->tv_sec * 1000L + tv->tv_usec / 1000;
+}
+
+static long cpu_ms(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Spin in user space until the given CPU clock has advanced by ms. */
+static void burn(clockid_t c, long ms)
+{
+	long start = cpu_ms(c);
+	volatile uint64_t x = 1;
+
+	while (cpu_ms(c) - start < ms)
+		for (int i = 0; i < 200000; i++)
+			x = x * 6364136223846793005ULL + 1;
+}
+
+static long thread_ru_ms;
+
+static void *burner(void *arg)
+{
+	struct rusage ru;
+
+	(void)arg;
+	burn(CLOCK_THREAD_CPUTIME_ID, 150);
+	getrusage(RUSAGE_THREAD, &ru);
+	thread_ru_ms = tv_ms(&ru.ru_utime) + tv_ms(&ru.ru_stime);
+	return NULL;
+}
+
+int main(void)
+{
+	struct rusage ru, ru2;
+	struct tms tm;
+	long hz = sysconf(_SC_CLK_TCK);
+	pid_t pid;
+	int st;
+
+	is_errno(getrusage(99, &ru), EINVAL, "bad who: EINVAL");
+	is_errno(getrusage(RUSAGE_SELF, BAD_PTR), EFAULT, "bad pointer: EFAULT");
+
+	burn(CLOCK_PROCESS_CPUTIME_ID, 200);
+	ok_sys(getrusage(RUSAGE_SELF, &ru), "getrusage(RUSAGE_SELF)");
+	ok(tv_ms(&ru.ru_utime) >= 150, "RUSAGE_SELF ru_utime %ld ms >= 150",
+	   tv_ms(&ru.ru_utime));
+	ok(ru.ru_maxrss > 0, "ru_maxrss %ld KiB > 0", ru.ru_maxrss);
+
+	/* A thread's own usage, and the process total includes it. */
+	{
+		pthread_t th;
+
+		pthread_create(&th, NULL, burner, NULL);
+		pthread_join(th, NULL);
+		ok(thread_ru_ms >= 120 && thread_ru_ms < tv_ms(&ru.ru_utime) + 150,
+		   "RUSAGE_THREAD in the thread: %ld ms", thread_ru_ms);
+		getrusage(RUSAGE_SELF, &ru2);
+		ok(tv_ms(&ru2.ru_utime) + tv_ms(&ru2.ru_stime) >=
+			   tv_ms(&ru.ru_utime) + 120,
+		   "RUSAGE_SELF counts the exited thread (%ld -> %ld ms)",
+		   tv_ms(&ru.ru_utime), tv_ms(&ru2.ru_utime));
+		getrusage(RUSAGE_THREAD, &ru2);
+		ok(tv_ms(&ru2.ru_utime) < tv_ms(&ru.ru_utime) + 100,
+		   "RUSAGE_THREAD of main excludes it (%ld ms)",
+		   tv_ms(&ru2.ru_utime));
+	}
+
+	/* Children. */
+	ok_sys(getrusage(RUSAGE_CHILDREN, &ru), "getrusage(RUSAGE_CHILDREN)");
+	is_long(tv_ms(&ru.ru_utime), 0, "no children yet: 0");
+	pid = fork();
+	if (pid == 0) {
+		burn(CLOCK_PROCESS_CPUTIME_ID, 300);
+		_exit(0);
+	}
+	memset(&ru, 0, sizeof(ru));
+	is_long(wait4(pid, &st, 0, &ru), pid, "wait4 with rusage");
+	ok(tv_ms(&ru.ru_utime) >= 250, "child's ru_utime %ld ms >= 250",
+	   tv_ms(&ru.ru_utime));
+	ok(ru.ru_maxrss > 0, "child's ru_maxrss %ld KiB", ru.ru_maxrss);
+	getrusage(RUSAGE_CHILDREN, &ru2);
+	ok(tv_ms(&ru2.ru_utime) >= 250, "RUSAGE_CHILDREN after reaping: %ld ms",
+	   tv_ms(&ru2.ru_utime));
+	ok(ru2.ru_maxrss > 0, "RUSAGE_CHILDREN maxrss %ld KiB", ru2.ru_maxrss);
+	ok_sys(times(&tm), "times");
+	ok(tm.tms_cutime >= 25 * hz / 100, "tms_cutime %ld ticks",
+	   (long)tm.tms_cutime);
+	ok(tm.tms_utime >= 30 * hz / 100, "tms_utime %ld ticks (self, with the thread)",
+	   (long)tm.tms_utime);
+
+	/* /proc/self/stat utime/cutime agree with times(). */
+	{
+		char buf[1024], *p;
+		unsigned long long f[4] = { 0 };
+		int fd = open("/proc/self/stat", O_RDONLY);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		buf[n > 0 ? n : 0] = 0;
+		p = strrchr(buf, ')');
+		/* after ")": state ppid pgrp session tty tpgid flags minflt
+		 * cminflt majflt cmajflt utime stime cutime cstime */
+		ok(p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+				       "%llu %llu %llu %llu", &f[0], &f[1], &f[2],
+				&f[3]) == 4, "parse /proc/self/stat");
+		times(&tm);
+		ok(f[0] + 10 >= (unsigned long long)tm.tms_utime &&
+		   f[0] <= (unsigned long long)tm.tms_utime + 10,
+		   "stat utime %llu ~ times %ld", f[0], (long)tm.tms_utime);
+		ok(f[2] + 10 >= (unsigned long long)tm.tms_cutime &&
+		   f[2] <= (unsigned long long)tm.tms_cutime + 10 && f[2] >= 25,
+		   "stat cutime %llu ~ times %ld", f[2], (long)tm.tms_cutime);
+	}
+
+	/* waitid's fifth argument, and a child that is not waited with
+	 * rusage leaves the totals alone until reaped. */
+	pid = fork();
+	if (pid == 0) {
+		burn(CLOCK_PROCESS_CPUTIME_ID, 100);
+		_exit(3);
+	}
+	{
+		siginfo_t si;
+
+		memset(&ru, 0, sizeof(ru));
+		memset(&si, 0, sizeof(si));
+		is_long(syscall(SYS_waitid, P_PID, pid, &si, WEXITED, &ru), 0,
+			"waitid with rusage");
+		ok(si.si_status == 3 && tv_ms(&ru.ru_utime) >= 70,
+		   "waitid rusage utime %ld ms", tv_ms(&ru.ru_utime));
+		is_errno(syscall(SYS_waitid, P_ALL, 0, &si, WEXITED, BAD_PTR),
+			 ECHILD, "no child: ECHILD before the rusage copy");
+	}
+	/* Grandchildren count once their parent reaped them. */
+	pid = fork();
+	if (pid == 0) {
+		pid_t g = fork();
+
+		if (g == 0) {
+			burn(CLOCK_PROCESS_CPUTIME_ID, 100);
+			_exit(0);
+		}
+		waitpid(g, NULL, 0);
+		_exit(0);
+	}
+	getrusage(RUSAGE_CHILDREN, &ru2);
+	wait4(pid, &st, 0, &ru);
+	ok(tv_ms(&ru.ru_utime) >= 70, "wait4 rusage includes the grandchild (%ld ms)",
+	   tv_ms(&ru.ru_utime));
+	return done_testing();
+}
