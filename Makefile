@@ -34,7 +34,7 @@ SYSCALL_TESTS := $(patsubst tests/syscalls/%.c,$(BUILD)/tests/%,$(wildcard tests
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
 BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
-.PHONY: all test unit syscall-tests integration bench asan docs clean check-deps
+.PHONY: all test unit syscall-tests integration bench stress asan docs clean check-deps
 all: bin/cvisor $(SYSCALL_TESTS) $(UNIT_TESTS) $(BENCH_PROGS)
 
 $(BUILD)/gen/syscall_table.c $(BUILD)/gen/syscall_decls.h docs/compatibility.md: \
@@ -116,6 +116,10 @@ test: all
 
 bench: all
 	@bench/run.sh
+
+# stress-ng's process, signal and IPC stressors in the sandbox on both platforms.
+stress: bin/cvisor
+	@tests/integration/run.sh bin/cvisor tests/integration/stress_ng.sh
 
 # The sentry and unit tests under ASan+UBSan; the syscall matrix then runs
 # with the sanitized sentry (the test programs themselves stay uninstrumented).

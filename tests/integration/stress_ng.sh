@@ -2,7 +2,10 @@
 # stress-ng's process, signal and IPC stressors inside the sandbox (TAP), on every
 # platform: each must end with "successful run completed", exit 0 and print no
 # "fail:" line. A hang or a sentry crash shows as a timeout or a bad status.
-#   CVISOR=bin/cvisor tests/integration/test_stress.sh      (or pass the path as $1)
+#   CVISOR=bin/cvisor tests/integration/stress_ng.sh      (or pass the path as $1)
+# `make stress` runs it. It is not part of `make test`: it still finds intermittent
+# bugs (--wait hung once under systrap, --sem once saw a MAP_SHARED counter as 0 under
+# ptrace), which are open work, not something to retry away in CI.
 set -u
 CVISOR=${1:-${CVISOR:-bin/cvisor}}
 case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
