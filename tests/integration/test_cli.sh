@@ -7,39 +7,14 @@
 # Host-side fixtures live under /var/tmp, because the sandbox's /tmp is a private tmpfs
 # that hides the host's /tmp.
 set -u
-CVISOR=${1:-${CVISOR:-bin/cvisor}}
-case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
-PLATFORMS=${PLATFORMS:-"systrap ptrace"}
-T=${CLI_TIMEOUT:-60}
-BB=/bin/busybox
-
-n=0
-failed=0
-ok() { # ok COND-STATUS DESC
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi
-}
-diag() { sed 's/^/# /'; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-
-FIX=$(mktemp -d /var/tmp/cvisor-cli.XXXXXX)
-trap 'rm -rf "$FIX"' EXIT
-OUT=$FIX/out
-ERR=$FIX/err
-
-# cv ARGS... : run cvisor with a timeout, stdout -> $OUT, stderr -> $ERR, status -> $RC
-cv() {
-	( timeout -k 5 "$T" "$CVISOR" "$@" >"$OUT" 2>"$ERR" </dev/null; exit $? ) 2>/dev/null
-	RC=$?
-}
-show() { # on failure, show what happened
-	{ echo "exit status $RC"; echo "stdout:"; head -n 10 "$OUT"; echo "stderr:"; tail -n 10 "$ERR"; } | diag
-}
-check() { # check COND DESC (always fails when the binary is missing)
+. "$(dirname "$0")/lib.sh"
+lib_init cli "${CLI_TIMEOUT:-60}"
+# check COND DESC: as lib.sh's, but always fails when the binary is missing.
+check() {
 	local s=$1
 	[ -x "$CVISOR" ] || s=1
 	ok "$s" "$2"
-	[ "$s" -eq 0 ] || show
+	[ "$s" -eq 0 ] || show 10
 }
 
 if [ ! -x "$CVISOR" ]; then

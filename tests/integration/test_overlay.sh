@@ -4,19 +4,8 @@
 #   CVISOR=bin/cvisor tests/integration/test_overlay.sh      (or pass the path as $1)
 # Host fixtures live under /var/tmp (the sandbox's /tmp is a private tmpfs).
 set -u
-CVISOR=${1:-${CVISOR:-bin/cvisor}}
-case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
-PLATFORMS=${PLATFORMS:-"systrap ptrace"}
-T=${OVL_TIMEOUT:-60}
-BB=/bin/busybox
-
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-diag() { sed 's/^/# /'; }
-
-FIX=$(mktemp -d /var/tmp/cvisor-ovl.XXXXXX)
-trap 'rm -rf "$FIX"' EXIT
-cv() { timeout -k 5 "$T" "$CVISOR" "$@" >"$FIX/out" 2>"$FIX/err" </dev/null; RC=$?; }
+. "$(dirname "$0")/lib.sh"
+lib_init ovl "${OVL_TIMEOUT:-60}"
 
 # A snapshot of what the sandbox touches: names, sizes, mtimes, contents' hash.
 snap() {
@@ -41,15 +30,15 @@ echo u > /usr/cvisor-ovl-usr && echo x >> /etc/passwd && echo y > $FIX/hostfile 
 echo h > /etc/hostname"
 	[ $RC -eq 0 ]
 	ok $? "[$P] writes under /, /etc, /usr succeed inside the sandbox"
-	[ $RC -eq 0 ] || diag <"$FIX/err"
+	[ $RC -eq 0 ] || diag <"$ERR"
 
 	# Shell builtins only (no fork yet): '.' reads a file back.
 	cv "${G[@]}" do -- $BB sh -c "echo 'echo a' > /etc/cvisor-ovl-a; echo 'echo b' >> /etc/cvisor-ovl-a; . /etc/cvisor-ovl-a"
-	[ $RC -eq 0 ] && [ "$(cat "$FIX/out")" = "$(printf 'a\nb')" ]
+	[ $RC -eq 0 ] && [ "$(cat "$OUT")" = "$(printf 'a\nb')" ]
 	ok $? "[$P] a file created under /etc reads back"
 
 	cv "${G[@]}" do -- $BB sh -c "echo 'echo two' >> $FIX/script.sh; . $FIX/script.sh"
-	[ $RC -eq 0 ] && [ "$(cat "$FIX/out")" = "$(printf 'one\ntwo')" ] &&
+	[ $RC -eq 0 ] && [ "$(cat "$OUT")" = "$(printf 'one\ntwo')" ] &&
 		[ "$(cat "$FIX/script.sh")" = "echo one" ]
 	ok $? "[$P] appending to a host file is seen inside (copy-up keeps the data)"
 

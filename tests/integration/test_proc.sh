@@ -3,32 +3,14 @@
 # sandbox's own processes, cvisor's kernel identity and log, never the host's.
 #   CVISOR=bin/cvisor tests/integration/test_proc.sh      (or pass the path as $1)
 set -u
-CVISOR=${1:-${CVISOR:-bin/cvisor}}
-case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
-PLATFORMS=${PLATFORMS:-"systrap ptrace"}
-T=${PROC_TIMEOUT:-60}
-BB=/bin/busybox
+. "$(dirname "$0")/lib.sh"
+lib_init procfs "${PROC_TIMEOUT:-60}"
 PER=10
-
-n=0
-ok() { # ok STATUS DESC
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
-FIX=$(mktemp -d /var/tmp/cvisor-procfs.XXXXXX)
-trap 'rm -rf "$FIX"' EXIT
-OUT=$FIX/out
-ERR=$FIX/err
-cv() {
-	( timeout -k 5 "$T" "$CVISOR" "$@" >"$OUT" 2>"$ERR" </dev/null; exit $? ) 2>/dev/null
-	RC=$?
-}
-show() { { echo "exit status $RC"; head -n 8 "$OUT"; tail -n 5 "$ERR"; } | sed 's/^/# /'; }
 
 NP=$(echo $PLATFORMS | wc -w)
 echo "1..$((PER * NP))"
 if [ ! -x "$BB" ]; then
-	for i in $(seq 1 $((PER * NP))); do echo "ok $i - busybox # SKIP no $BB"; done
+	skip_all $((PER * NP)) "no $BB"
 	exit 0
 fi
 for p in $PLATFORMS; do

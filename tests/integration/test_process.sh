@@ -3,30 +3,12 @@
 # sandbox on every platform; exit statuses come back; init's end ends the sandbox.
 #   CVISOR=bin/cvisor tests/integration/test_process.sh      (or pass the path as $1)
 set -u
-CVISOR=${1:-${CVISOR:-bin/cvisor}}
-case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
-PLATFORMS=${PLATFORMS:-"systrap ptrace"}
-T=${PROC_TIMEOUT:-60}
-BB=/bin/busybox
-
-n=0
-ok() { # ok STATUS DESC
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
-FIX=$(mktemp -d /var/tmp/cvisor-proc.XXXXXX)
-trap 'rm -rf "$FIX"' EXIT
-OUT=$FIX/out
-ERR=$FIX/err
-cv() {
-	( timeout -k 5 "$T" "$CVISOR" "$@" >"$OUT" 2>"$ERR" </dev/null; exit $? ) 2>/dev/null
-	RC=$?
-}
-show() { { echo "exit status $RC"; head -n 5 "$OUT"; tail -n 5 "$ERR"; } | sed 's/^/# /'; }
+. "$(dirname "$0")/lib.sh"
+lib_init proc "${PROC_TIMEOUT:-60}"
 
 echo "1..$((6 * $(echo $PLATFORMS | wc -w)))"
 if [ ! -x "$BB" ]; then
-	for i in $(seq 1 $((6 * $(echo $PLATFORMS | wc -w)))); do echo "ok $i - busybox # SKIP no $BB"; done
+	skip_all $((6 * $(echo $PLATFORMS | wc -w))) "no $BB"
 	exit 0
 fi
 for p in $PLATFORMS; do

@@ -9,31 +9,14 @@
 # sandbox (a tmpfs that hides the host's /tmp), a fixture dir natively.
 # A missing program (python3, sqlite3, gcc, make, setpriv) makes its cases SKIP.
 set -u
-CVISOR=${1:-${CVISOR:-bin/cvisor}}
-case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
-PLATFORMS=${PLATFORMS:-"systrap ptrace"}
-T=${PROG_TIMEOUT:-150}
+. "$(dirname "$0")/lib.sh"
+lib_init prog "${PROG_TIMEOUT:-150}"
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export LC_ALL=C
 
 NCASES=11
-n=0
-ok() { # ok STATUS DESC
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-diag() { sed 's/^/# /'; }
-
-FIX=$(mktemp -d /var/tmp/cvisor-prog.XXXXXX)
 NATIVE_PIDS=()
-cleanup() {
-	[ ${#NATIVE_PIDS[@]} -gt 0 ] && kill "${NATIVE_PIDS[@]}" 2>/dev/null
-	rm -rf "$FIX"
-}
-trap cleanup EXIT
-OUT=$FIX/out
-ERR=$FIX/err
+LIB_CLEANUP='[ ${#NATIVE_PIDS[@]} -gt 0 ] && kill "${NATIVE_PIDS[@]}" 2>/dev/null'
 
 # cv PLATFORM CMD...: run in the sandbox with W=/tmp/w, a timeout, stdin from /dev/null.
 cv() {

@@ -6,26 +6,18 @@
 #   CVISOR=build-patch/cvisor tests/integration/test_syspatch.sh   (or pass the path as $1)
 # The test binary: $SYSPATCH_TEST, else tests/syspatch_test next to cvisor, else build/.
 set -u
-CVISOR=${1:-${CVISOR:-bin/cvisor}}
-case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
+. "$(dirname "$0")/lib.sh"
+lib_init syspatch "${SYSPATCH_TIMEOUT:-120}"
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-T=${SYSPATCH_TIMEOUT:-120}
 BIN=${SYSPATCH_TEST:-}
 for c in "$(dirname "$CVISOR")/tests/syspatch_test" "$top/build/tests/syspatch_test"; do
 	[ -z "$BIN" ] && [ -x "$c" ] && BIN=$c
 done
 
-n=0
-ok() { # ok STATUS DESC
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
-FIX=$(mktemp -d /var/tmp/cvisor-syspatch.XXXXXX)
-trap 'rm -rf "$FIX"' EXIT
 echo "1..9"
 if [ -z "$BIN" ]; then
-	for i in $(seq 1 9); do echo "ok $i - syspatch_test # SKIP not built"; done
+	skip_all 9 "syspatch_test not built"
 	exit 0
 fi
 # The sandbox's /tmp is private: run a copy from /var/tmp.

@@ -6,32 +6,15 @@
 # /dev/tty giving ENXIO without a controlling terminal. No script(1) needed.
 #   CVISOR=bin/cvisor tests/integration/test_tty.sh      (or pass the path as $1)
 set -u
-CVISOR=${1:-${CVISOR:-bin/cvisor}}
-case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
-PLATFORMS=${PLATFORMS:-"systrap ptrace"}
-T=${TTY_TIMEOUT:-60}
+. "$(dirname "$0")/lib.sh"
+lib_init tty "${TTY_TIMEOUT:-60}"
 PY=/usr/bin/python3
 NCHECK=6
-
-n=0
-ok() { # ok STATUS DESC
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
-FIX=$(mktemp -d /var/tmp/cvisor-tty.XXXXXX)
-trap 'rm -rf "$FIX"' EXIT
-OUT=$FIX/out
-ERR=$FIX/err
-cv() {
-	( timeout -k 5 "$T" "$CVISOR" "$@" >"$OUT" 2>"$ERR" </dev/null; exit $? ) 2>/dev/null
-	RC=$?
-}
-show() { { echo "exit status $RC"; head -n 5 "$OUT"; tail -n 5 "$ERR"; } | sed 's/^/# /'; }
 
 NPLAT=$(echo $PLATFORMS | wc -w)
 echo "1..$((NCHECK * NPLAT))"
 if [ ! -x "$PY" ]; then
-	for i in $(seq 1 $((NCHECK * NPLAT))); do echo "ok $i - python3 # SKIP no $PY"; done
+	skip_all $((NCHECK * NPLAT)) "no $PY"
 	exit 0
 fi
 
