@@ -1,6 +1,7 @@
 # cvisor top-level Makefile.
 #   make            build bin/cvisor and the test programs
 #   make test       unit tests + syscall test matrix (native, systrap, ptrace) + integration
+#                   + stress-ng stressors (also alone: make stress)
 #   make bench      benchmarks side by side with native and runsc
 #   make asan       the same tests with a build under ASan+UBSan (in build-asan/)
 #   make docs       regenerate docs/compatibility.md from the syscall table
@@ -113,6 +114,7 @@ test: all
 	@tests/unit/run.sh $(UNIT_TESTS)
 	@tests/run.sh --bin bin/cvisor $(SYSCALL_TESTS)
 	@tests/integration/run.sh bin/cvisor
+	@tests/integration/run.sh bin/cvisor tests/integration/stress_ng.sh
 
 bench: all
 	@bench/run.sh

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <sys/mman.h>
 
 #include "cvisor/util.h"
@@ -21,6 +22,41 @@ static inline void seccomp_releasep(scmp_filter_ctx *ctx)
 		seccomp_release(*ctx);
 }
 #define _cleanup_seccomp_ _cleanup_(seccomp_releasep)
+
+/* A writable root's name and attribute ops, one syscall each. */
+static int allow_writes(scmp_filter_ctx ctx)
+{
+	static const int plain[] = {
+		SCMP_SYS(mkdirat),	/* MKDIR */
+		SCMP_SYS(unlinkat),	/* UNLINK */
+		SCMP_SYS(symlinkat),	/* SYMLINK */
+		SCMP_SYS(fchownat),	/* SETATTR uid/gid */
+		SCMP_SYS(fchmodat),	/* SETATTR mode */
+		SCMP_SYS(ftruncate),	/* SETATTR size */
+		SCMP_SYS(utimensat),	/* SETATTR times */
+		SCMP_SYS(fsetxattr),	/* SETXATTR */
+		SCMP_SYS(fremovexattr),	/* REMOVEXATTR */
+	};
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(plain); i++) {
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i], 0);
+		if (r < 0)
+			return r;
+	}
+	/* LINK: linkat(fd, "", dirfd, name, AT_EMPTY_PATH) only, never
+	 * AT_SYMLINK_FOLLOW. */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(linkat), 1,
+			     SCMP_A4(SCMP_CMP_EQ, AT_EMPTY_PATH));
+	if (r < 0)
+		return r;
+	/* RENAME: renameat2 with NOREPLACE/EXCHANGE only, never
+	 * RENAME_WHITEOUT (which makes a device node). */
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(renameat2), 1,
+				SCMP_A4(SCMP_CMP_MASKED_EQ,
+					(uint32_t)~(RENAME_NOREPLACE |
+						    RENAME_EXCHANGE), 0));
+}
 
 int gofer_filter_install(bool readonly)
 {
@@ -38,6 +74,8 @@ int gofer_filter_install(bool readonly)
 		SCMP_SYS(close), SCMP_SYS(newfstatat), SCMP_SYS(statx),
 		SCMP_SYS(fstatfs), SCMP_SYS(readlinkat), SCMP_SYS(lseek),
 		SCMP_SYS(getdents64),
+		/* GETXATTR, LISTXATTR on a reopened fd */
+		SCMP_SYS(fgetxattr), SCMP_SYS(flistxattr),
 		/* READDIR_PLUS batches on the ring set up before this filter
 		 * (restricted to IORING_OP_STATX; io_uring_setup and
 		 * io_uring_register stay refused, so no other ring or op) */
@@ -71,8 +109,8 @@ int gofer_filter_install(bool readonly)
 		return r;
 	/* openat: walks (O_PATH) and reopens; never O_TMPFILE. With only
 	 * read-only roots, no O_CREAT and no write access either; with a
-	 * writable one (a rw bind mount), O_CREAT for CREATE (O_EXCL, one
-	 * component) plus mkdirat (MKDIR) and unlinkat (UNLINK). */
+	 * writable one (a rw bind mount, --overlay2=none), O_CREAT for
+	 * CREATE (O_EXCL, one component) plus allow_writes(). */
 	{
 		/* glibc's __O_TMPFILE includes O_DIRECTORY: use the bare
 		 * kernel bit, or directory reopens would be refused. */
@@ -80,10 +118,7 @@ int gofer_filter_install(bool readonly)
 
 		if (readonly)
 			deny |= O_CREAT | O_WRONLY | O_RDWR | O_TRUNC | O_APPEND;
-		else if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
-					       SCMP_SYS(mkdirat), 0)) < 0 ||
-			 (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
-					       SCMP_SYS(unlinkat), 0)) < 0)
+		else if ((r = allow_writes(ctx)) < 0)
 			return r;
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, deny, 0));

@@ -28,6 +28,7 @@
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cvisor/gofer.h"
@@ -156,18 +157,44 @@ static int check_name(const char *name, size_t len)
 	return 0;
 }
 
-static int do_walk(struct gofer_server *s, int fd, const char *name, size_t len)
+/* The refactor of every name-taking op: one checked component of the
+ * request, as a C string in buf. */
+static int take_name(const char *name, size_t len,
+		     char buf[static GOFER_NAME_MAX + 1])
 {
-	char buf[GOFER_NAME_MAX + 1];
-	struct stat st;
-	uint32_t h;
-	int nfd, r;
+	int r = check_name(name, len);
 
-	r = check_name(name, len);
 	if (r < 0)
 		return r;
 	memcpy(buf, name, len);
 	buf[len] = '\0';
+	return 0;
+}
+
+/* SYMLINK, RENAME, SETXATTR: the payload is "first\0second": the first
+ * part ends at the first NUL, the second is the rest, checked by the op (a
+ * name or target holds no NUL, an xattr value may). Lengths are the
+ * datagram's: nothing is read past len. */
+static int split_payload(const char *p, size_t len, size_t *alen,
+			 const char **b, size_t *blen)
+{
+	const char *nul = memchr(p, '\0', len);
+
+	if (!nul)
+		return -EINVAL;
+	*alen = (size_t)(nul - p);
+	*b = nul + 1;
+	*blen = len - *alen - 1;
+	return 0;
+}
+
+/* Walk the checked C-string component buf of directory fd. */
+static int walk_cstr(struct gofer_server *s, int fd, const char *buf)
+{
+	struct stat st;
+	uint32_t h;
+	int nfd, r;
+
 	/* O_PATH|O_NOFOLLOW: a symlink becomes a handle on the link itself;
 	 * openat() of a single checked component cannot leave fd's dir. */
 	nfd = openat(fd, buf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -185,6 +212,14 @@ static int do_walk(struct gofer_server *s, int fd, const char *name, size_t len)
 	return 0;
 }
 
+static int do_walk(struct gofer_server *s, int fd, const char *name, size_t len)
+{
+	char buf[GOFER_NAME_MAX + 1];
+	int r = take_name(name, len, buf);
+
+	return r < 0 ? r : walk_cstr(s, fd, buf);
+}
+
 /* CREATE/MKDIR: make one checked component in the directory handle fd
  * (O_EXCL|O_NOFOLLOW: never through an existing name or symlink), then
  * walk it like WALK. The mode is the sentry's (umask applied there; the
@@ -197,13 +232,11 @@ static int do_make(struct gofer_server *s, int fd, const char *name,
 
 	if (s->readonly)
 		return -EROFS;
-	r = check_name(name, len);
+	r = take_name(name, len, buf);
 	if (r < 0)
 		return r;
 	if (mode & ~07777ULL)
 		return -EINVAL;
-	memcpy(buf, name, len);
-	buf[len] = '\0';
 	if (dir) {
 		if (mkdirat(fd, buf, (mode_t)mode) < 0)
 			return -errno;
@@ -214,7 +247,7 @@ static int do_make(struct gofer_server *s, int fd, const char *name,
 			return -errno;
 		close(nfd);
 	}
-	return do_walk(s, fd, name, len);
+	return walk_cstr(s, fd, buf);
 }
 
 /* UNLINK: unlinkat() of one checked component of the directory handle. */
@@ -228,12 +261,97 @@ static int do_unlink(struct gofer_server *s, int fd, const char *name,
 		return -EROFS;
 	if (arg & ~(uint64_t)AT_REMOVEDIR)
 		return -EINVAL;
-	r = check_name(name, len);
+	r = take_name(name, len, buf);
 	if (r < 0)
 		return r;
-	memcpy(buf, name, len);
-	buf[len] = '\0';
 	return unlinkat(fd, buf, (int)arg) < 0 ? -errno : 0;
+}
+
+/* SYMLINK: symlinkat(target, fd, name). The target is data (the sentry
+ * resolves links itself, the gofer never follows one): any bytes but NUL,
+ * 1..GOFER_TARGET_MAX of them. */
+static int do_symlink(struct gofer_server *s, int fd, const char *p, size_t len)
+{
+	char buf[GOFER_NAME_MAX + 1], target[GOFER_TARGET_MAX + 1];
+	const char *t;
+	size_t nlen, tlen;
+	int r;
+
+	r = split_payload(p, len, &nlen, &t, &tlen);
+	if (r == 0)
+		r = take_name(p, nlen, buf);
+	if (r < 0)
+		return r;
+	if (tlen == 0 || memchr(t, '\0', tlen))
+		return -EINVAL;
+	if (tlen > GOFER_TARGET_MAX)
+		return -ENAMETOOLONG;
+	if (s->readonly)
+		return -EROFS;
+	memcpy(target, t, tlen);
+	target[tlen] = '\0';
+	if (symlinkat(target, fd, buf) < 0)
+		return -errno;
+	return walk_cstr(s, fd, buf);
+}
+
+/* LINK: linkat(fd, "", dirfd, name, AT_EMPTY_PATH) links exactly the
+ * handle's inode (CAP_DAC_READ_SEARCH, kept by the gofer); no old name is
+ * walked, so nothing can be swapped under it. Not a directory (the kernel
+ * says EPERM too). Replies with the file's new stat. */
+static int do_link(struct gofer_server *s, int fd, int dirfd, const char *name,
+		   size_t len)
+{
+	char buf[GOFER_NAME_MAX + 1];
+	struct stat st;
+	int r;
+
+	r = take_name(name, len, buf);
+	if (r < 0)
+		return r;
+	if (s->readonly)
+		return -EROFS;
+	r = stat_fd(fd, &st);
+	if (r < 0)
+		return r;
+	if (S_ISDIR(st.st_mode))
+		return -EPERM;
+	if (linkat(fd, "", dirfd, buf, AT_EMPTY_PATH) < 0)
+		return -errno;
+	r = stat_fd(fd, &st);
+	if (r == 0)
+		fill_stat(&s->out->rep.st, &st);
+	return r;
+}
+
+/* RENAME: renameat2() of one checked component of a held directory to one
+ * of another (or the same) held directory of this root; never follows
+ * either name. Flags: RENAME_NOREPLACE, RENAME_EXCHANGE (no WHITEOUT). */
+static int do_rename(struct gofer_server *s, int ofd, int nfd, const char *p,
+		     size_t len, uint64_t flags)
+{
+	char oname[GOFER_NAME_MAX + 1], nname[GOFER_NAME_MAX + 1];
+	const char *n;
+	size_t olen, nlen;
+	int r;
+
+	if (flags & ~(uint64_t)(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	r = split_payload(p, len, &olen, &n, &nlen);
+	if (r == 0)
+		r = take_name(p, olen, oname);
+	if (r == 0)
+		r = take_name(n, nlen, nname);
+	if (r < 0)
+		return r;
+	if (s->readonly)
+		return -EROFS;
+	/* The raw call: glibc turns renameat2(..., 0) into renameat, one
+	 * more syscall for the filter. */
+	return syscall(SYS_renameat2, ofd, oname, nfd, nname,
+		       (unsigned int)flags) < 0
+		       ? -errno
+		       : 0;
 }
 
 /* Reopen handle fd with real flags through /proc/self/fd: the magic link
@@ -288,6 +406,168 @@ static int do_open(struct gofer_server *s, int fd, uint64_t flags, int *outfd)
 	}
 	*outfd = nfd;
 	return 0;
+}
+
+/*
+ * SETATTR on a held handle, one kind at a time as the syscalls ask: owner
+ * by fchownat(fd, "", AT_EMPTY_PATH) (a link handle: the link, lchown),
+ * mode by fchmodat() of the handle's /proc/self/fd entry (exactly its
+ * inode; a link has no mode of its own: EOPNOTSUPP as fchmodat2's
+ * AT_SYMLINK_NOFOLLOW), size by ftruncate() of a write-only reopen of a
+ * regular file, times by utimensat(fd, "", AT_EMPTY_PATH |
+ * AT_SYMLINK_NOFOLLOW). Replies with the new stat.
+ */
+static int do_setattr(struct gofer_server *s, int fd, const char *p,
+		      size_t len)
+{
+	struct gofer_setattr a;
+	const uint32_t known = GOFER_SETATTR_MODE | GOFER_SETATTR_UID |
+			       GOFER_SETATTR_GID | GOFER_SETATTR_SIZE |
+			       GOFER_SETATTR_TIMES;
+	struct stat st;
+	int r;
+
+	if (len != sizeof(a))
+		return -EINVAL;
+	memcpy(&a, p, sizeof(a));
+	if (!a.valid || (a.valid & ~known) || (a.mode & ~07777U) ||
+	    ((a.valid & GOFER_SETATTR_SIZE) && a.size < 0))
+		return -EINVAL;
+	if (s->readonly)
+		return -EROFS;
+	r = stat_fd(fd, &st);
+	if (r < 0)
+		return r;
+	if (a.valid & (GOFER_SETATTR_UID | GOFER_SETATTR_GID) &&
+	    fchownat(fd, "", (a.valid & GOFER_SETATTR_UID) ? a.uid : (uid_t)-1,
+		     (a.valid & GOFER_SETATTR_GID) ? a.gid : (gid_t)-1,
+		     AT_EMPTY_PATH) < 0)
+		return -errno;
+	if (a.valid & GOFER_SETATTR_MODE) {
+		char name[16];
+
+		if (S_ISLNK(st.st_mode))
+			return -EOPNOTSUPP;
+		snprintf(name, sizeof(name), "%d", fd);
+		if (fchmodat(s->procfd, name, (mode_t)a.mode, 0) < 0)
+			return -errno;
+	}
+	if (a.valid & GOFER_SETATTR_SIZE) {
+		int wfd;
+
+		if (!S_ISREG(st.st_mode))
+			return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		wfd = reopen(s, fd, O_WRONLY);
+		if (wfd < 0)
+			return wfd;
+		r = ftruncate(wfd, (off_t)a.size) < 0 ? -errno : 0;
+		close(wfd);
+		if (r < 0)
+			return r;
+	}
+	if (a.valid & GOFER_SETATTR_TIMES) {
+		struct timespec ts[2] = {
+			{ .tv_sec = a.atime_sec, .tv_nsec = a.atime_nsec },
+			{ .tv_sec = a.mtime_sec, .tv_nsec = a.mtime_nsec },
+		};
+
+		if (utimensat(fd, "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+	}
+	r = stat_fd(fd, &st);
+	if (r == 0)
+		fill_stat(&s->out->rep.st, &st);
+	return r;
+}
+
+/* An xattr name: "user." and a non-empty rest, no NUL, at most
+ * GOFER_XATTR_NAME_MAX bytes; as a C string in buf. */
+static int take_xattr_name(const char *name, size_t len,
+			   char buf[static GOFER_XATTR_NAME_MAX + 1])
+{
+	const size_t plen = sizeof(GOFER_XATTR_PREFIX) - 1;
+
+	if (len > GOFER_XATTR_NAME_MAX)
+		return -ERANGE;	/* as setxattr(2) for a long name */
+	if (len <= plen || memchr(name, '\0', len))
+		return -EINVAL;
+	if (memcmp(name, GOFER_XATTR_PREFIX, plen))
+		return -EOPNOTSUPP;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	return 0;
+}
+
+/* A read-only reopen of a regular file or directory handle for the
+ * f*xattr calls (never a fifo, which would block, or a device). */
+static int xattr_fd(struct gofer_server *s, int fd)
+{
+	struct stat st;
+	int r = stat_fd(fd, &st);
+
+	if (r < 0)
+		return r;
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return -EPERM;	/* user.* on other types, as xattr_permission() */
+	return reopen(s, fd, O_RDONLY);
+}
+
+/* GETXATTR, LISTXATTR, SETXATTR, REMOVEXATTR on the handle's own inode.
+ * The value or list is returned whole (the sentry applies the caller's
+ * size); more than a reply holds is E2BIG. */
+static int do_xattr(struct gofer_server *s, uint32_t op, int fd, const char *p,
+		    size_t len, uint64_t arg)
+{
+	struct gofer_reply *rep = &s->out->rep;
+	char name[GOFER_XATTR_NAME_MAX + 1];
+	const char *val = NULL;
+	size_t nlen = len, vlen = 0;
+	ssize_t n;
+	int xfd, r = 0;
+
+	if (op == GOFER_OP_LISTXATTR) {
+		if (len || arg)
+			return -EINVAL;
+	} else {
+		if (op == GOFER_OP_SETXATTR) {
+			if (arg & ~(uint64_t)(XATTR_CREATE | XATTR_REPLACE))
+				return -EINVAL;
+			r = split_payload(p, len, &nlen, &val, &vlen);
+		} else if (arg) {
+			return -EINVAL;
+		}
+		if (r == 0)
+			r = take_xattr_name(p, nlen, name);
+		if (r < 0)
+			return r;
+	}
+	if (s->readonly &&
+	    (op == GOFER_OP_SETXATTR || op == GOFER_OP_REMOVEXATTR))
+		return -EROFS;
+	xfd = xattr_fd(s, fd);
+	if (xfd < 0)
+		return xfd;
+	switch (op) {
+	case GOFER_OP_GETXATTR:
+		n = fgetxattr(xfd, name, rep->data, DATA_MAX);
+		break;
+	case GOFER_OP_LISTXATTR:
+		n = flistxattr(xfd, rep->data, DATA_MAX);
+		break;
+	case GOFER_OP_SETXATTR:
+		n = fsetxattr(xfd, name, val, vlen, (int)arg);
+		break;
+	default:
+		n = fremovexattr(xfd, name);
+		break;
+	}
+	r = n < 0 ? (errno == ERANGE && op != GOFER_OP_SETXATTR ? -E2BIG
+							       : -errno)
+		   : 0;
+	if (r == 0 && (op == GOFER_OP_GETXATTR || op == GOFER_OP_LISTXATTR))
+		rep->datalen = (uint32_t)n;
+	close(xfd);
+	return r;
 }
 
 static int do_readdir(struct gofer_server *s, int fd, uint64_t cookie)
@@ -552,9 +832,22 @@ static int dispatch(struct gofer_server *s, size_t len, int *outfd)
 		return -EINVAL;
 	if (req->namelen != len - REQ_HDR)
 		return -EINVAL;
-	if (req->namelen && req->op != GOFER_OP_WALK &&
-	    req->op != GOFER_OP_CREATE && req->op != GOFER_OP_MKDIR &&
-	    req->op != GOFER_OP_UNLINK)
+	switch ((enum gofer_op)req->op) {
+	case GOFER_OP_WALK: case GOFER_OP_CREATE: case GOFER_OP_MKDIR:
+	case GOFER_OP_UNLINK: case GOFER_OP_SETATTR: case GOFER_OP_SYMLINK:
+	case GOFER_OP_LINK: case GOFER_OP_RENAME: case GOFER_OP_GETXATTR:
+	case GOFER_OP_SETXATTR: case GOFER_OP_REMOVEXATTR:
+		break;	/* payload checked by the op */
+	case GOFER_OP_STAT: case GOFER_OP_OPEN: case GOFER_OP_READDIR:
+	case GOFER_OP_READLINK: case GOFER_OP_CLOSE: case GOFER_OP_STATFS:
+	case GOFER_OP_READDIR_PLUS: case GOFER_OP_LISTXATTR:
+		if (req->namelen)
+			return -EINVAL;
+		break;
+	}
+	/* Only LINK and RENAME name a second handle. */
+	if (req->handle2 && req->op != GOFER_OP_LINK &&
+	    req->op != GOFER_OP_RENAME)
 		return -EINVAL;
 	fd = handle_fd(s, req->handle);
 
@@ -612,6 +905,39 @@ static int dispatch(struct gofer_server *s, size_t len, int *outfd)
 		 * removes a name, never follows one. */
 		return fd < 0 ? fd : do_unlink(s, fd, req->name, req->namelen,
 					       req->arg);
+	case GOFER_OP_SETATTR:
+		/* EROFS on a read-only root; a fixed-size record; acts on the
+		 * held handle's inode only (AT_EMPTY_PATH or its own
+		 * /proc/self/fd entry), never on a name. */
+		return fd < 0 ? fd : do_setattr(s, fd, req->name, req->namelen);
+	case GOFER_OP_SYMLINK:
+		/* One checked component made by symlinkat() in a held
+		 * directory; the target is stored, never followed. */
+		return fd < 0 ? fd : do_symlink(s, fd, req->name, req->namelen);
+	case GOFER_OP_LINK:
+		/* linkat(AT_EMPTY_PATH) of a held handle into one checked
+		 * component of a held directory of the same root. */
+		if (fd < 0)
+			return fd;
+		r = handle_fd(s, req->handle2);
+		return r < 0 ? r : do_link(s, fd, r, req->name, req->namelen);
+	case GOFER_OP_RENAME:
+		/* renameat2() between checked components of two held
+		 * directories of the same root; follows neither name. */
+		if (fd < 0)
+			return fd;
+		r = handle_fd(s, req->handle2);
+		return r < 0 ? r : do_rename(s, fd, r, req->name, req->namelen,
+					     req->arg);
+	case GOFER_OP_GETXATTR:
+	case GOFER_OP_LISTXATTR:
+	case GOFER_OP_SETXATTR:
+	case GOFER_OP_REMOVEXATTR:
+		/* user.* only, on a read-only reopen of a held file or
+		 * directory (f*xattr: no path); SET/REMOVE EROFS on a
+		 * read-only root; output bounded by the reply. */
+		return fd < 0 ? fd : do_xattr(s, req->op, fd, req->name,
+					      req->namelen, req->arg);
 	}
 	return -EINVAL; /* unknown op */
 }

@@ -57,16 +57,21 @@ static int make_readonly(const char *path)
 /*
  * Keep only what brokering files of any owner needs, as root without
  * CAP_SYS_ADMIN: CAP_DAC_READ_SEARCH (read and search any file or
- * directory), plus CAP_DAC_OVERRIDE on a writable root (open for writing
- * files of any owner). Nothing inheritable or ambient; the bounding set is
+ * directory; also LINK's linkat(AT_EMPTY_PATH)), plus on a writable root
+ * CAP_DAC_OVERRIDE (open for writing files of any owner) and what SETATTR
+ * needs for files of any owner: CAP_CHOWN, CAP_FOWNER (chmod, utimes),
+ * CAP_FSETID (keep setgid on chmod). The sentry has already checked the
+ * workload's own permission for each op. Nothing inheritable or ambient;
+ * the bounding set is
  * emptied (it only matters across execve, which seccomp refuses anyway)
  * and no_new_privs is set.
  */
 static int drop_caps(bool readonly)
 {
 	static const cap_value_t keep[] = { CAP_DAC_READ_SEARCH,
-					    CAP_DAC_OVERRIDE };
-	int nkeep = readonly ? 1 : 2;
+					    CAP_DAC_OVERRIDE, CAP_CHOWN,
+					    CAP_FOWNER, CAP_FSETID };
+	int nkeep = readonly ? 1 : (int)ARRAY_SIZE(keep);
 	cap_t caps;
 	int r = 0;
 

@@ -77,6 +77,7 @@
 #define HDR_STATE 0
 #define HDR_SENTRY_SLEEP 4
 #define HDR_STUB_SLEEP 8
+#define HDR_SENTRY_BLOCKED 12
 #define HDR_SIGNO 16
 #define HDR_INFO 24
 #define HDR_UC 32
@@ -162,7 +163,8 @@ struct sysmsg_hdr {
 	uint32_t state;
 	uint32_t sentry_sleeping;
 	uint32_t stub_sleeping;
-	uint32_t pad0;
+	uint32_t sentry_blocked; /* the sentry sleeps while serving this
+				    stop: the stub stops spinning */
 	uint64_t signo;
 	uint64_t info;	/* stub address of the siginfo */
 	uint64_t uc;	/* stub address of the ucontext */
@@ -189,6 +191,7 @@ struct sysmsg_hdr {
 _Static_assert(offsetof(struct sysmsg_hdr, state) == HDR_STATE, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, sentry_sleeping) == HDR_SENTRY_SLEEP, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, stub_sleeping) == HDR_STUB_SLEEP, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, sentry_blocked) == HDR_SENTRY_BLOCKED, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, signo) == HDR_SIGNO, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, info) == HDR_INFO, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, uc) == HDR_UC, "hdr");

@@ -220,6 +220,10 @@ stub_handler:
 	je	.Lwait_done
 	cmp	$ST_UT_REFRAME, %eax
 	je	.Lwait_done
+	/* The sentry sleeps while serving us (a blocking syscall): the
+	 * result is not coming soon, give the CPU away now. */
+	cmpl	$0, HDR_SENTRY_BLOCKED(%rbx)
+	jne	.Lspin_over
 	pause
 	rdtsc
 	shl	$32, %rdx
@@ -229,6 +233,7 @@ stub_handler:
 
 	/* Bounded spin over: announce we sleep, re-check, FUTEX_WAIT while
 	 * the state is still one we published. */
+.Lspin_over:
 	mov	$1, %eax
 	xchg	%eax, HDR_STUB_SLEEP(%rbx)
 	mov	HDR_STATE(%rbx), %edx

@@ -76,12 +76,22 @@
  * traps), both sides go straight to the futex for SPIN_OFF_WAITS waits. */
 #define SPIN_FAIL_MAX 8
 #define SPIN_OFF_WAITS 1024
+/* Co-location (see colocate()): a service longer than SLOW_SERVICE_CYCLES
+ * (the sentry blocked: the stub's spin ran out and it sleeps) after a run
+ * of the workload shorter than SHORT_RUN_CYCLES pins the stub thread and
+ * the sentry thread to the CPU the latter is on; UNPIN_QUICK quick
+ * services in a row, or a long run, let them go again. */
+#define SLOW_SERVICE_CYCLES STUB_SPIN_CYCLES
+#define SHORT_RUN_CYCLES 2000000ULL /* ~1 ms */
+#define UNPIN_QUICK 64
 
 struct systrap_platform {
 	struct platform base;
 	int memfd;
 	struct stub_spawner *spawner;
 	bool patch;	/* syscall patching (CVISOR_SYSTRAP_PATCH != 0) */
+	cpu_set_t cpus;	/* the sentry's CPUs: a co-located stub's way back */
+	bool coloc;	/* co-location (CVISOR_SYSTRAP_COLOC != 0) */
 	/* patching statistics, summed over address spaces (debug log) */
 	atomic_ulong st_patched, st_fast, st_reframe, st_fallback;
 };
@@ -135,6 +145,12 @@ struct systrap_ctx {
 	 * lines stay shared with the stub's CPU (each line moved between
 	 * the vCPUs here costs hundreds of ns). */
 	greg_t frame[NGREG];
+	/* Co-location (colocate()): the CPU the stub thread and the owner
+	 * thread are pinned to (-1: free, they spin), quick services since,
+	 * and the TSC when the workload was resumed / its stop was seen. */
+	int pin_cpu;
+	unsigned quick;
+	uint64_t post_tsc, trap_tsc;
 };
 
 static struct systrap_as *to_as(struct platform_as *as)
@@ -192,6 +208,16 @@ static int st_init(const struct platform_config *cfg, struct platform **out)
 
 		sp->patch = !(e && (!strcmp(e, "0") || !strcmp(e, "false")));
 	}
+	{
+		/* Off by default: it wins a little on a pipe ping-pong but
+		 * makes every short syscall after a slow one a same-CPU
+		 * futex switch (open+close 3x, a stat walk 8x slower). */
+		const char *e = getenv("CVISOR_SYSTRAP_COLOC");
+
+		sp->coloc = e && strcmp(e, "0") && strcmp(e, "false");
+	}
+	if (sched_getaffinity(0, sizeof(sp->cpus), &sp->cpus))
+		CPU_ZERO(&sp->cpus);
 	r = stub_spawner_start(&sp->spawner);
 	if (r) {
 		free(sp);
@@ -229,17 +255,20 @@ static bool stub_alive(struct systrap_as *as)
 }
 
 /*
- * Wait until the stub thread of header h publishes state `want`. Returns 0,
- * or -ESRCH when the stub died.
+ * Wait until the stub thread of header h publishes state `want`, spinning
+ * first unless !spin (the stub shares our CPU). Returns 0, or -ESRCH when
+ * the stub died.
  */
 static int sysmsg_wait(struct systrap_as *as, struct sysmsg_hdr *h,
-		       struct spin_state *sp, uint32_t want)
+		       struct spin_state *sp, uint32_t want, bool spin)
 {
 	struct timespec ts = { 0, SENTRY_WAIT_TIMEOUT_NS };
 	uint64_t deadline;
 	uint32_t s;
 
-	if (sp->off) {
+	if (!spin) {
+		/* straight to the futex */
+	} else if (sp->off) {
 		if (--sp->off == 0)
 			h->spin_cycles = STUB_SPIN_CYCLES;
 	} else {
@@ -326,7 +355,7 @@ static long sysmsg_cmd(struct systrap_as *as, long nr, uint64_t a0,
 	h->cmd_args[4] = a4;
 	h->cmd_args[5] = a5;
 	sysmsg_post(h, ST_CMD);
-	r = sysmsg_wait(as, h, &as->ctl_spin, ST_CMD_DONE);
+	r = sysmsg_wait(as, h, &as->ctl_spin, ST_CMD_DONE, true);
 	if (!r)
 		r = (long)__atomic_load_n(&h->cmd_ret, __ATOMIC_ACQUIRE);
 	pthread_mutex_unlock(&as->cmd_lock);
@@ -443,35 +472,41 @@ static void gregs_to_regs(const greg_t *g, cpu_regs_t *r)
 	stub_sanitize_regs(r);
 }
 
+/* The inverse of gregs_to_regs: g[REG_R8 .. REG_EFL] (UT_NGREGS words, the
+ * trampoline's slot and a signal frame's gregs alike) from r. */
+static void regs_to_gregs(const cpu_regs_t *r, greg_t *g)
+{
+	g[REG_R8] = (greg_t)r->r8;
+	g[REG_R9] = (greg_t)r->r9;
+	g[REG_R10] = (greg_t)r->r10;
+	g[REG_R11] = (greg_t)r->r11;
+	g[REG_R12] = (greg_t)r->r12;
+	g[REG_R13] = (greg_t)r->r13;
+	g[REG_R14] = (greg_t)r->r14;
+	g[REG_R15] = (greg_t)r->r15;
+	g[REG_RDI] = (greg_t)r->rdi;
+	g[REG_RSI] = (greg_t)r->rsi;
+	g[REG_RBP] = (greg_t)r->rbp;
+	g[REG_RBX] = (greg_t)r->rbx;
+	g[REG_RDX] = (greg_t)r->rdx;
+	g[REG_RAX] = (greg_t)r->rax;
+	g[REG_RCX] = (greg_t)r->rcx;
+	g[REG_RSP] = (greg_t)r->rsp;
+	g[REG_RIP] = (greg_t)r->rip;
+	/* In a signal frame restore_sigcontext() keeps only the FIX_EFLAGS
+	 * bits of this; cs/ss in REG_CSGSFS stay as the kernel wrote them. */
+	g[REG_EFL] = (greg_t)r->eflags;
+}
+
 /* Write the registers that changed since the frame was read (all of them
  * when `all`). */
 static void regs_to_frame(const cpu_regs_t *r, greg_t *last, greg_t *g,
 			  bool all)
 {
-	greg_t v[NGREG];
+	greg_t v[UT_NGREGS];
 
-	memcpy(v, last, sizeof(v));
-	v[REG_R8] = (greg_t)r->r8;
-	v[REG_R9] = (greg_t)r->r9;
-	v[REG_R10] = (greg_t)r->r10;
-	v[REG_R11] = (greg_t)r->r11;
-	v[REG_R12] = (greg_t)r->r12;
-	v[REG_R13] = (greg_t)r->r13;
-	v[REG_R14] = (greg_t)r->r14;
-	v[REG_R15] = (greg_t)r->r15;
-	v[REG_RDI] = (greg_t)r->rdi;
-	v[REG_RSI] = (greg_t)r->rsi;
-	v[REG_RBP] = (greg_t)r->rbp;
-	v[REG_RBX] = (greg_t)r->rbx;
-	v[REG_RDX] = (greg_t)r->rdx;
-	v[REG_RAX] = (greg_t)r->rax;
-	v[REG_RCX] = (greg_t)r->rcx;
-	v[REG_RSP] = (greg_t)r->rsp;
-	v[REG_RIP] = (greg_t)r->rip;
-	/* restore_sigcontext() keeps only the FIX_EFLAGS bits of this;
-	 * cs/ss in REG_CSGSFS stay as the kernel wrote them. */
-	v[REG_EFL] = (greg_t)r->eflags;
-	for (int i = 0; i <= REG_EFL; i++)
+	regs_to_gregs(r, v);
+	for (int i = 0; i < UT_NGREGS; i++)
 		if (all || v[i] != last[i])
 			g[i] = v[i];
 }
@@ -525,6 +560,7 @@ static void frame_put_fp(uint8_t *fp, const uint8_t *buf, size_t len)
 }
 
 static int ut_reframe(struct systrap_as *as, struct systrap_ctx *c);
+static void coloc_release(struct systrap_platform *sp, struct systrap_ctx *c);
 
 static size_t st_fpstate_size(struct platform *p UNUSED)
 {
@@ -665,7 +701,7 @@ static int st_as_setup(struct systrap_platform *sp, struct systrap_as *as)
 
 	/* The stub parks itself with an int3 once set up: from now on it is
 	 * the control thread. */
-	r = sysmsg_wait(as, h, &as->ctl_spin, ST_TRAPPED);
+	r = sysmsg_wait(as, h, &as->ctl_spin, ST_TRAPPED, true);
 	if (r)
 		return r;
 	r = read_trap(as, 0, &t, &uc);
@@ -838,6 +874,8 @@ static bool ctx_thread_exit(struct systrap_as *as, struct systrap_ctx *c)
 
 static int st_ctx_new(struct platform_as *bas, struct platform_ctx **out)
 {
+	struct systrap_platform *sp =
+		container_of(bas->p, struct systrap_platform, base);
 	struct systrap_as *as = to_as(bas);
 	const struct fp_host *fh = fp_host();
 	struct systrap_ctx *c;
@@ -870,6 +908,15 @@ static int st_ctx_new(struct platform_as *bas, struct platform_ctx **out)
 	c->hdr->ut_magic = UT_MAGIC;
 	c->hdr->ut_stack = slot_addr(c->slot) + SYSMSG_HDR_SIZE;
 	c->fresh = true;
+	c->pin_cpu = -1;
+	if (sp->coloc && CPU_COUNT(&sp->cpus) > 1) {
+		/* A thread made by a co-located one inherits its pin. */
+		cpu_set_t cur;
+
+		if (!sched_getaffinity(0, sizeof(cur), &cur) &&
+		    !CPU_EQUAL(&cur, &sp->cpus))
+			sched_setaffinity(0, sizeof(sp->cpus), &sp->cpus);
+	}
 	/* Before the thread exists: a patch with plain stores (one context)
 	 * finishes before a second context can run workload code. */
 	pthread_mutex_lock(&as->patch_lock);
@@ -889,7 +936,7 @@ static int st_ctx_new(struct platform_as *bas, struct platform_ctx **out)
 	}
 	c->tid = (pid_t)tid;
 	c->spin.tid = c->tid;
-	r = sysmsg_wait(as, c->hdr, &c->spin, ST_TRAPPED);
+	r = sysmsg_wait(as, c->hdr, &c->spin, ST_TRAPPED, true);
 	if (!r)
 		r = read_trap(as, c->slot, &t, &c->uc);
 	if (!r && t.signo != SIGTRAP)
@@ -930,6 +977,8 @@ static void st_ctx_release(struct platform_ctx *bc)
 	struct systrap_ctx *c = to_ctx(bc);
 	struct systrap_as *as = to_as(bc->as);
 
+	/* On the owner thread (platform.h): its own pin goes too. */
+	coloc_release(container_of(bc->as->p, struct systrap_platform, base), c);
 	if (ctx_thread_exit(as, c))
 		slot_free(as, c->slot);
 	pthread_mutex_lock(&as->patch_lock);
@@ -1016,24 +1065,7 @@ static void ut_load(struct systrap_ctx *c, const cpu_regs_t *r)
 {
 	greg_t v[UT_NGREGS];
 
-	v[REG_R8] = (greg_t)r->r8;
-	v[REG_R9] = (greg_t)r->r9;
-	v[REG_R10] = (greg_t)r->r10;
-	v[REG_R11] = (greg_t)r->r11;
-	v[REG_R12] = (greg_t)r->r12;
-	v[REG_R13] = (greg_t)r->r13;
-	v[REG_R14] = (greg_t)r->r14;
-	v[REG_R15] = (greg_t)r->r15;
-	v[REG_RDI] = (greg_t)r->rdi;
-	v[REG_RSI] = (greg_t)r->rsi;
-	v[REG_RBP] = (greg_t)r->rbp;
-	v[REG_RBX] = (greg_t)r->rbx;
-	v[REG_RDX] = (greg_t)r->rdx;
-	v[REG_RAX] = (greg_t)r->rax;
-	v[REG_RCX] = (greg_t)r->rcx;
-	v[REG_RSP] = (greg_t)r->rsp;
-	v[REG_RIP] = (greg_t)r->rip;
-	v[REG_EFL] = (greg_t)r->eflags;
+	regs_to_gregs(r, v);
 	for (int i = 0; i < UT_NGREGS; i++) {
 		if (v[i] != c->ut_last[i]) {
 			c->hdr->ut_gregs[i] = (uint64_t)v[i];
@@ -1050,7 +1082,7 @@ static int ut_reframe(struct systrap_as *as, struct systrap_ctx *c)
 	int r;
 
 	sysmsg_post(c->hdr, ST_UT_REFRAME);
-	r = sysmsg_wait(as, c->hdr, &c->spin, ST_TRAPPED);
+	r = sysmsg_wait(as, c->hdr, &c->spin, ST_TRAPPED, c->pin_cpu < 0);
 	if (r)
 		return r;
 	r = read_trap(as, c->slot, &t, &c->uc);
@@ -1218,11 +1250,93 @@ static bool ut_fix_sigill(struct systrap_as *as, cpu_regs_t *regs, bool *sys)
 	return true;
 }
 
+/*
+ * Keep a stub thread and its sentry thread on one CPU while spinning does
+ * not pay. Spinning hands a stop over in ~1 us when both threads stay
+ * awake on two CPUs (getpid). But after a syscall that blocked the sentry
+ * thread (a pipe read: another process must run first) the stub's spin has
+ * run out and it sleeps; waking it wherever the host puts it (an idle vCPU
+ * here: tens of us), and its next stop waking us across CPUs again, cost
+ * more than the syscall, and with two processes ping-ponging, four threads
+ * spin against each other on two vCPUs. So after a slow service that
+ * followed a short run of the workload, both threads are pinned to the
+ * CPU the sentry thread is on: a hand-off is then a same-CPU futex switch
+ * (~4 us) and nobody spins (spinning against a thread of one's own CPU
+ * only delays it). Both are let go after UNPIN_QUICK quick services in a
+ * row (spinning may pay again) or a long run of the workload (it computes:
+ * the host should balance it). The sentry thread's pin is its own (a
+ * systrap context has one owner thread); ctx_release drops it.
+ */
+static void pin_thread(pid_t tid, int cpu, const cpu_set_t *all)
+{
+	cpu_set_t one;
+
+	if (cpu < 0) {
+		if (CPU_COUNT(all))
+			sched_setaffinity(tid, sizeof(*all), all);
+		return;
+	}
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	sched_setaffinity(tid, sizeof(one), &one);
+}
+
+static void coloc_release(struct systrap_platform *sp, struct systrap_ctx *c)
+{
+	if (c->pin_cpu < 0)
+		return;
+	pin_thread(c->tid, -1, &sp->cpus);
+	pin_thread(0, -1, &sp->cpus);
+	c->pin_cpu = -1;
+	c->hdr->spin_cycles = c->spin.off ? 0 : STUB_SPIN_CYCLES;
+}
+
+static void colocate(struct systrap_platform *sp, struct systrap_ctx *c)
+{
+	uint64_t now = rdtsc();
+	bool seen = c->post_tsc && c->trap_tsc > c->post_tsc;
+	bool slow = seen && now - c->trap_tsc > SLOW_SERVICE_CYCLES;
+	bool short_run = seen && c->trap_tsc - c->post_tsc < SHORT_RUN_CYCLES;
+	int cpu = platform_waker_cpu;	/* hints are good for one service */
+	cpu_set_t one;
+
+	platform_waker_cpu = -1;
+	if (!sp->coloc)
+		return;
+	if (c->pin_cpu >= 0) {
+		if (!(slow && short_run)) {
+			if ((seen && !short_run) || ++c->quick >= UNPIN_QUICK)
+				coloc_release(sp, c);
+			return;
+		}
+		c->quick = 0;
+	} else if (!slow || !short_run || CPU_COUNT(&sp->cpus) < 2) {
+		return;
+	}
+	/* Where? To the CPU of the task that woke us if we slept in the
+	 * sentry (it is about to block: a pipe ping-pong then stays on one
+	 * CPU, as the host's sync wake-ups keep it natively), else here. */
+	if (cpu < 0 || !CPU_ISSET(cpu, &sp->cpus))
+		cpu = c->pin_cpu >= 0 ? c->pin_cpu : sched_getcpu();
+	if (cpu < 0 || cpu == c->pin_cpu)
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(c->tid, sizeof(one), &one))
+		return;
+	sched_setaffinity(0, sizeof(one), &one);
+	c->quick = 0;
+	c->pin_cpu = cpu;
+	c->hdr->spin_cycles = 0;
+}
+
 static int st_ctx_switch(struct platform_ctx *bc, cpu_regs_t *regs,
 			 struct stop_info *stop)
 {
 	struct systrap_ctx *c = to_ctx(bc);
 	struct systrap_as *as = to_as(bc->as);
+	struct systrap_platform *sp =
+		container_of(bc->as->p, struct systrap_platform, base);
 	struct trap t;
 	int r;
 
@@ -1256,8 +1370,13 @@ static int st_ctx_switch(struct platform_ctx *bc, cpu_regs_t *regs,
 			if (r)
 				return r;
 		}
+		colocate(sp, c);
+		c->hdr->sentry_blocked = 0; /* ordered before the state */
 		sysmsg_post(c->hdr, ST_RESUME);
-		r = sysmsg_wait(as, c->hdr, &c->spin, ST_TRAPPED);
+		c->post_tsc = rdtsc();
+		r = sysmsg_wait(as, c->hdr, &c->spin, ST_TRAPPED,
+				c->pin_cpu < 0);
+		c->trap_tsc = rdtsc();
 		if (r == -ESRCH) {
 			stop->reason = STOP_DEAD;
 			return 0;
@@ -1352,6 +1471,17 @@ static int st_ctx_switch(struct platform_ctx *bc, cpu_regs_t *regs,
 	}
 }
 
+/* The owner thread is about to sleep in the sentry while this context
+ * is stopped: the stub thread, spinning for the result, sleeps at once
+ * (on 2 CPUs its spin would take the CPU the waker needs). */
+static void st_ctx_will_block(struct platform_ctx *bc)
+{
+	struct systrap_ctx *c = to_ctx(bc);
+
+	if (!c->hdr->sentry_blocked)
+		__atomic_store_n(&c->hdr->sentry_blocked, 1, __ATOMIC_RELAXED);
+}
+
 static void st_ctx_interrupt(struct platform_ctx *bc)
 {
 	struct systrap_ctx *c = to_ctx(bc);
@@ -1389,6 +1519,7 @@ const struct platform_ops platform_systrap_ops = {
 	.ctx_release = st_ctx_release,
 	.ctx_switch = st_ctx_switch,
 	.ctx_interrupt = st_ctx_interrupt,
+	.ctx_will_block = st_ctx_will_block,
 	.ctx_cputime = st_ctx_cputime,
 	.fpstate_size = st_fpstate_size,
 	.ctx_get_fpstate = st_ctx_get_fpstate,

@@ -177,8 +177,10 @@ int cmd_do(const struct global_opts *g, int argc, char **argv)
 		ml = sml;
 		if (spec.root_path)
 			cfg.rootfs = spec.root_path;
-		if (spec.root_readonly)
+		if (spec.root_readonly) {
 			cfg.root_overlay = false;
+			cfg.root_readonly = true;
+		}
 		if (spec.cwd && !cfg.cwd)
 			cfg.cwd = spec.cwd;
 		if (spec.env) {

@@ -29,7 +29,7 @@ static void usage(FILE *f)
 	      "  --debug                        debug logging\n"
 	      "  --debug-log=FILE               write debug logging to FILE\n"
 	      "  --root=DIR                     state directory (default /var/run/cvisor)\n"
-	      "  --overlay2=root:memory|none         writable in-memory root (default) or read-only root\n"
+	      "  --overlay2=root:memory|none    in-memory overlay root (default), or none: writes reach the host root\n"
 	      "  --log=FILE, --log-format=text|json, --network=sandbox|host|none\n"
 	      "\n"
 	      "do: cvisor do [--root DIR] [--cwd DIR] [--env K=V]... [--volume HOST:GUEST[:ro]]...\n"

@@ -64,6 +64,7 @@ int sandbox_run(const struct sandbox_config *cfg)
 	struct gofer_root roots[GOFER_MAX_ROOTS];
 	int bind_of[GOFER_MAX_ROOTS];
 	int nroots = 1;
+	bool root_ro;
 	_cleanup_free_ struct vfs_mount_spec *mounts = NULL;
 
 	sigemptyset(&set);
@@ -78,8 +79,12 @@ int sandbox_run(const struct sandbox_config *cfg)
 	mounts = calloc((size_t)cfg->nmounts + 1, sizeof(*mounts));
 	if (!mounts)
 		return -ENOMEM;
-	roots[0] = (struct gofer_root){ .path = cfg->rootfs, .readonly = true,
-					.sock = -1 };
+	/* The host root is written only without the overlay, as runsc's
+	 * --overlay2=none; with it, writes stay in memory and the gofer
+	 * serves the root read-only. */
+	root_ro = cfg->root_overlay || cfg->root_readonly;
+	roots[0] = (struct gofer_root){ .path = cfg->rootfs,
+					.readonly = root_ro, .sock = -1 };
 	for (int i = 0; i < cfg->nmounts; i++) {
 		mounts[i] = cfg->mounts[i];
 		mounts[i].gofer_sock = -1;
@@ -119,7 +124,7 @@ int sandbox_run(const struct sandbox_config *cfg)
 	vcfg.gofer_sock = sock;
 	vcfg.mounts = mounts;
 	vcfg.nmounts = cfg->nmounts;
-	vcfg.root_readonly = true;
+	vcfg.root_readonly = root_ro;
 	vcfg.root_overlay = cfg->root_overlay;
 	vcfg.mf = k->mf;
 	err = vfs_new(&vcfg, &k->vfs);

@@ -5,6 +5,10 @@
  * fs/utimes.c), fallocate (vfs_fallocate), statfs, and the namespace and
  * permission checks of fs/xattr.c in front of the file system's xattr ops.
  *
+ * A file system whose files live elsewhere (goferfs) gets chmod/chown/
+ * utimes through iops->setattr after the checks here and caches what the
+ * host answers.
+ *
  * Locks: inode->lock around the attribute update; the data side of a
  * truncate takes it inside iops->truncate. No vfs->lock: the caller's path
  * or file keeps the dentry and inode alive.
@@ -13,6 +17,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 
 #include "cvisor/task.h"
@@ -114,6 +119,22 @@ int vfs_setattr(struct task *t, const struct path *p, struct file *f,
 	     (a->gid != ino->gid && !in_group_or_capable(cred, a->gid))))
 		return -EPERM;
 
+	/* A gofer mount: the host does it (and its suid/sgid kills, ctime);
+	 * only the setgid rule for a non-member is the sentry's to apply. */
+	if (ino->iops->setattr && (valid & ~VFS_ATTR_SIZE)) {
+		struct vfs_setattr ga = *a;
+
+		ga.valid &= ~VFS_ATTR_SIZE;
+		if ((valid & VFS_ATTR_MODE) &&
+		    !in_group_or_capable(cred, (valid & VFS_ATTR_GID) ? a->gid
+								     : ino->gid))
+			ga.mode &= ~S_ISGID;
+		r = ino->iops->setattr(ino, &ga);
+		if (r < 0)
+			return r;
+		fsnotify_change(f, p, valid, a);
+		return 0;
+	}
 	vfs_now(&now);
 	pthread_mutex_lock(&ino->lock);
 	mode = ino->mode;
@@ -184,8 +205,26 @@ int vfs_fallocate(struct file *f, int mode, int64_t off, int64_t len)
 		return -EISDIR;
 	if (!S_ISREG(ino->mode) && !S_ISBLK(ino->mode))
 		return -ENODEV;
-	if (__builtin_add_overflow(off, len, &end) || end > ino->sb->bytes_max)
+	if (__builtin_add_overflow(off, len, &end) ||
+	    (ino->sb->kind != FS_GOFER && end > ino->sb->bytes_max))
 		return -EFBIG;
+	/* A gofer mount: the host file system's own fallocate on the donated
+	 * host fd (its modes, its errors), then the new size and blocks. */
+	if (ino->sb->kind == FS_GOFER) {
+		struct stat st;
+		int r = f->hostfd < 0 ? -EBADF
+			: fallocate(f->hostfd, mode, off, len) < 0 ? -errno : 0;
+
+		if (r == 0 && fstat(f->hostfd, &st) == 0) {
+			pthread_mutex_lock(&ino->lock);
+			ino->size = st.st_size;
+			ino->blocks = st.st_blocks;
+			ino->mtime = st.st_mtim;
+			ino->ctime = st.st_ctim;
+			pthread_mutex_unlock(&ino->lock);
+		}
+		return (int)fsnotify_modify_ret(f, r, 0);
+	}
 	if (ino->sb->kind != FS_TMPFS && ino->sb->kind != FS_OVERLAY)
 		return -EOPNOTSUPP;
 	/* shmem_fallocate(): only allocation and punching. */

@@ -10,6 +10,10 @@
  * and call the file system only to make inodes (iops->mknod), to copy
  * data up (iops->copy_up) and to ask whether a removed name must leave a
  * whiteout because a lower directory still has it (iops->has_lower).
+ * goferfs on a writable mount has its directories on the host: there the
+ * change is made first through iops->mknod_at/symlink_at/link_at/
+ * rename_at/unlink (after every check here, so errno order stays Linux's)
+ * and the dentry tree follows.
  *
  * Locks: vfs->lock (recursive) is held from the parent walk to the end of
  * the edit, so each operation is atomic with respect to every other path
@@ -218,7 +222,11 @@ static int do_create(struct task *t, int dirfd, const char *name, mode_t mode,
 			goto out;
 		}
 	}
-	if (dir->inode->iops->mknod_at && !target && !rdev)
+	if (target && dir->inode->iops->symlink_at)
+		r = dir->inode->iops->symlink_at(dir->inode, op.res.last,
+						 strlen(op.res.last), target,
+						 &t->cred, &ino);
+	else if (dir->inode->iops->mknod_at && !target && !rdev)
 		r = dir->inode->iops->mknod_at(dir->inode, op.res.last,
 					       strlen(op.res.last), mode,
 					       &t->cred, &ino);
@@ -488,7 +496,8 @@ int vfs_linkat(struct task *t, int olddirfd, const char *oldname,
 		r = -EXDEV;
 		goto out;
 	}
-	if (!dir->inode->iops->mknod || S_ISDIR(ino->mode)) {
+	if ((!dir->inode->iops->mknod && !dir->inode->iops->link_at) ||
+	    S_ISDIR(ino->mode)) {
 		r = -EPERM;
 		goto out;
 	}
@@ -504,12 +513,21 @@ int vfs_linkat(struct task *t, int olddirfd, const char *oldname,
 		if (r < 0)
 			goto out;
 	}
+	/* A gofer mount: the host links the inode, which takes the host's
+	 * new link count and ctime. */
+	if (dir->inode->iops->link_at) {
+		r = dir->inode->iops->link_at(ino, dir->inode, nop.res.last,
+					      strlen(nop.res.last));
+		if (r < 0)
+			goto out;
+	}
 	d = vfs_d_instantiate(dir, nop.res.last, strlen(nop.res.last), ino);
 	if (!d) {
 		r = -ENOMEM;
 		goto out;
 	}
-	touch_ctime(ino, 1);
+	if (!dir->inode->iops->link_at)
+		touch_ctime(ino, 1);
 	ino->linkable = false;
 	touch_dir(dir->inode, 0);
 	fsnotify_link(dir->inode, nop.res.last, ino);
@@ -639,8 +657,12 @@ int vfs_renameat2(struct task *t, int olddirfd, const char *oldname,
 		goto out;
 	}
 	/* vfs_rename() */
-	if (nd && od->inode == nd->inode)
-		goto out; /* hard links to one inode: nothing to do */
+	if (nd && (od->inode == nd->inode ||
+		   (od->inode->sb == nd->inode->sb &&
+		    od->inode->sb->kind == FS_GOFER &&
+		    od->inode->ino == nd->inode->ino)))
+		goto out; /* hard links to one inode: nothing to do (a gofer
+			     mount may have one inode per name) */
 	r = may_delete(cred, odir, od, is_dir);
 	if (r < 0)
 		goto out;
@@ -652,9 +674,8 @@ int vfs_renameat2(struct task *t, int olddirfd, const char *oldname,
 	}
 	if (r < 0)
 		goto out;
-	if (!odir->inode->iops->mknod) {
-		/* A writable gofer mount renames by copy (mv on EXDEV). */
-		r = odir->inode->iops->mknod_at ? -EXDEV : -EPERM;
+	if (!odir->inode->iops->mknod && !odir->inode->iops->rename_at) {
+		r = -EPERM;
 		goto out;
 	}
 	if (odir != ndir) {
@@ -679,6 +700,17 @@ int vfs_renameat2(struct task *t, int olddirfd, const char *oldname,
 		goto out;
 	}
 
+	/* A gofer mount: the host renames first (it may still refuse,
+	 * e.g. ENOTEMPTY for a directory whose entries are not cached). */
+	if (odir->inode->iops->rename_at) {
+		r = odir->inode->iops->rename_at(odir->inode, od, ndir->inode,
+						 nop.res.last,
+						 strlen(nop.res.last), nd,
+						 flags & (RENAME_NOREPLACE |
+							  RENAME_EXCHANGE));
+		if (r < 0)
+			goto out;
+	}
 	memcpy(oname, od->name, od->namelen);
 	oname[od->namelen] = '\0';
 	fsnotify_move(odir->inode, oname, ndir->inode, nop.res.last, od, nd,

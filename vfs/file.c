@@ -139,6 +139,14 @@ ssize_t vfs_pread(struct file *f, void *buf, size_t len, uint64_t off)
 	return vfs_read_iov(f, &iov, 1, &o);
 }
 
+ssize_t vfs_read_frames(struct file *f, struct memfile *mf, uint64_t mfoff,
+			size_t len, uint64_t off)
+{
+	if (!f->ops->read_frames || (int64_t)off < 0)
+		return -EOPNOTSUPP;
+	return f->ops->read_frames(f, mf, mfoff, len, off);
+}
+
 bool vfs_file_mappable(struct file *f)
 {
 	return f->ops->get_page != NULL;

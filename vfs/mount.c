@@ -68,9 +68,11 @@ static const char *mnt_type(const struct super_block *sb)
 		return "9p";
 	case FS_TMPFS:
 	case FS_DEVFS:
-		if (!strcmp(sb->name, "devpts") || !strcmp(sb->name, "mqueue"))
+		if (!strcmp(sb->name, "devpts"))
 			return sb->name;
 		return "tmpfs";
+	case FS_MQUEUE:
+		return "mqueue";
 	case FS_OVERLAY:
 		return "overlay";
 	case FS_PROC:
@@ -344,7 +346,7 @@ static void mnt_free(struct vfs *vfs, struct mount *m)
 		vfs_dentry_put(mp);
 	if (sb_in_use(vfs, sb) ||
 	    (sb->kind != FS_TMPFS && sb->kind != FS_PROC &&
-	     sb->kind != FS_SYSFS))
+	     sb->kind != FS_SYSFS && sb->kind != FS_MQUEUE))
 		return;
 	while (root->parent)
 		root = root->parent;
@@ -491,7 +493,7 @@ static int parse_opts(const char *data, bool tmpfs, struct mnt_opts *o)
 	return 0;
 }
 
-/* A tmpfs (or mqueue, which the sandbox serves as a tmpfs) instance. */
+/* A tmpfs instance. */
 static int new_tmpfs(struct vfs *vfs, const char *name,
 		     const struct mnt_opts *o, struct super_block **sb,
 		     struct dentry **root)
@@ -548,21 +550,22 @@ static int new_sb(struct vfs *vfs, const char *fstype, const char *data,
 		  struct super_block **sb, struct dentry **root)
 {
 	struct mnt_opts o = { 0 };
-	bool tmpfs = !strcmp(fstype, "tmpfs") || !strcmp(fstype, "ramfs") ||
-		     !strcmp(fstype, "mqueue");
+	bool tmpfs = !strcmp(fstype, "tmpfs") || !strcmp(fstype, "ramfs");
 	int r;
 
 	if (!tmpfs && strcmp(fstype, "proc") && strcmp(fstype, "sysfs") &&
-	    strcmp(fstype, "cgroup") && strcmp(fstype, "cgroup2"))
+	    strcmp(fstype, "cgroup") && strcmp(fstype, "cgroup2") &&
+	    strcmp(fstype, "mqueue"))
 		return -ENODEV;
 	r = parse_opts(data, tmpfs, &o);
 	if (r < 0)
 		return r;
 	if (tmpfs)
-		return new_tmpfs(vfs, !strcmp(fstype, "mqueue") ? "mqueue"
-								: "tmpfs",
-				 &o, sb, root);
-	if (!strcmp(fstype, "proc"))
+		return new_tmpfs(vfs, "tmpfs", &o, sb, root);
+	if (!strcmp(fstype, "mqueue"))
+		/* The sandbox's POSIX queues (sentry/ipc/mqueue.c). */
+		r = mqueue_fs_new(vfs, sb, root);
+	else if (!strcmp(fstype, "proc"))
 		r = procfs_new(vfs, sb, root);
 	else if (!strcmp(fstype, "sysfs"))
 		r = sysfs_new(vfs, sb, root);
@@ -989,8 +992,7 @@ int vfs_setup_mount(struct vfs *vfs, const struct vfs_mount_spec *ms)
 		goto out;
 	} else {
 		struct mnt_opts o = { 0 };
-		bool tmpfs = !strcmp(ms->type, "tmpfs") ||
-			     !strcmp(ms->type, "mqueue");
+		bool tmpfs = !strcmp(ms->type, "tmpfs");
 
 		o.size = ms->size;
 		o.have_size = ms->size > 0;
@@ -998,9 +1000,7 @@ int vfs_setup_mount(struct vfs *vfs, const struct vfs_mount_spec *ms)
 		o.have_mode = ms->mode != 0;
 		o.ro = ms->readonly;
 		if (tmpfs)
-			r = new_tmpfs(vfs, ms->type[0] == 'm' ? "mqueue"
-							      : "tmpfs",
-				      &o, &sb, &root);
+			r = new_tmpfs(vfs, "tmpfs", &o, &sb, &root);
 		else
 			r = new_sb(vfs, ms->type, ms->readonly ? "ro" : NULL,
 				   &sb, &root);

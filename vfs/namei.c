@@ -455,8 +455,9 @@ int vfs_path_name(struct vfs *vfs, const struct path *root,
 	pthread_mutex_lock(&vfs->lock);
 	while (!path_equal(&cur, root)) {
 		struct dentry *d = cur.dentry;
+		struct dentry *up = d->parent ? d->parent : d->old_parent;
 
-		if (d == cur.mnt->root || !d->parent) {
+		if (d == cur.mnt->root || !up) {
 			if (!cur.mnt->parent || d != cur.mnt->root)
 				break; /* outside the root: print from "/" */
 			cur.dentry = cur.mnt->mountpoint;
@@ -470,7 +471,7 @@ int vfs_path_name(struct vfs *vfs, const struct path *root,
 		pos -= d->namelen;
 		memcpy(buf + pos, d->name, d->namelen);
 		buf[--pos] = '/';
-		cur.dentry = d->parent;
+		cur.dentry = up;
 	}
 	pthread_mutex_unlock(&vfs->lock);
 	if (pos == size - 1)

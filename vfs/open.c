@@ -144,6 +144,8 @@ static int open_tmpfile(struct task *t, const struct path *dirp, int flags,
 		return -ENOMEM;
 	}
 	d->dead = true;
+	d->old_parent = dirp->dentry;	/* named "/dir/#ino (deleted)" */
+	dirp->dentry->pins++;
 	p.mnt = dirp->mnt;
 	p.dentry = d;
 	vfs_dentry_get(d);	/* frees d (and ino) below if the open fails */

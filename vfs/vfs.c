@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -99,7 +100,7 @@ void vfs_inode_put(struct inode *ino)
 
 static void dentry_free(struct dentry *d)
 {
-	struct dentry *c, *tmp;
+	struct dentry *c, *tmp, *op = d->old_parent;
 
 	/* Only negative children (cached misses, whiteouts) can be left in
 	 * a removed directory. */
@@ -113,6 +114,8 @@ static void dentry_free(struct dentry *d)
 	vfs_inode_put(d->inode);
 	free(d->name);
 	free(d);
+	if (op && --op->pins == 0 && op->dead && !op->refs)
+		dentry_free(op);
 }
 
 void vfs_dentry_get(struct dentry *d)
@@ -134,7 +137,7 @@ void vfs_dentry_put(struct dentry *d)
 		return;
 	vfs = d->inode->sb->vfs;
 	pthread_mutex_lock(&vfs->lock);
-	if (--d->refs == 0 && d->dead)
+	if (--d->refs == 0 && d->dead && !d->pins)
 		dentry_free(d);
 	pthread_mutex_unlock(&vfs->lock);
 }
@@ -152,14 +155,35 @@ void vfs_d_detach(struct vfs *vfs, struct dentry *d)
 	}
 	list_del(&d->sibling);
 	list_init(&d->sibling);
+	if (d->parent && !d->old_parent) {
+		d->old_parent = d->parent;
+		d->parent->pins++;
+	}
 	d->parent = NULL;
 	d->dead = true;
 	list_for_each_entry_safe(c, tmp, &d->children, sibling) {
 		if (!c->inode)
 			vfs_d_detach(vfs, c);
 	}
-	if (!d->refs)
+	if (!d->refs && !d->pins)
 		dentry_free(d);
+}
+
+int vfs_file_d_path(struct file *f, char *buf, size_t size)
+{
+	struct vfs *vfs;
+	struct path root;
+	int n;
+
+	if (!f->path.mnt || !f->inode)
+		return -ENOENT;
+	vfs = f->inode->sb->vfs;
+	root.mnt = vfs->root_mnt;
+	root.dentry = vfs->root_mnt->root;
+	n = vfs_path_name(vfs, &root, &f->path, buf, size);
+	if (n >= 0 && f->path.dentry->dead)
+		n += snprintf(buf + n, size - (size_t)n, " (deleted)");
+	return n < (int)size ? n : -ENAMETOOLONG;
 }
 
 struct dentry *vfs_d_instantiate(struct dentry *parent, const char *name,
@@ -403,6 +427,26 @@ static int mountpoint(struct vfs *vfs, struct dentry *root, const char *name,
 	return 0;
 }
 
+static int mount_dev_mqueue(struct vfs *vfs, struct dentry *devroot)
+{
+	struct mount *m, *devmnt = NULL;
+	struct super_block *sb;
+	struct dentry *mp, *root;
+	int r;
+
+	list_for_each_entry(m, &vfs->mounts, link)
+		if (m->root == devroot)
+			devmnt = m;
+	if (!devmnt)
+		return 0;
+	r = mountpoint(vfs, devroot, "mqueue", &mp);
+	if (r == 0)
+		r = mqueue_fs_new(vfs, &sb, &root);
+	if (r == 0)
+		r = vfs_mount(vfs, devmnt, mp, sb, root, NULL);
+	return r;
+}
+
 static int mount_fs(struct vfs *vfs, const char *where, struct super_block *sb,
 		    struct dentry *root)
 {
@@ -447,6 +491,7 @@ static void default_mount_flags(struct vfs *vfs)
 			continue;
 		switch (m->sb->kind) {
 		case FS_PROC:
+		case FS_MQUEUE:
 			m->flags |= VFS_MNT_NOSUID | VFS_MNT_NODEV |
 				    VFS_MNT_NOEXEC;
 			break;
@@ -487,7 +532,7 @@ void vfs_destroy(struct vfs *vfs)
 		if (!r->dead)
 			continue;
 		m->root = NULL;
-		if (--r->refs == 0)
+		if (--r->refs == 0 && !r->pins)
 			dentry_free(r);
 	}
 	/* Then every whole tree once; collected first, as a bind mount's
@@ -616,6 +661,8 @@ int vfs_new(const struct vfs_config *cfg, struct vfs **out)
 		r = mount_fs(vfs, "dev", sb, root);
 	if (r == 0)	/* /dev/pts (vfs/fs/devpts.c) */
 		r = devpts_mount(vfs, root);
+	if (r == 0)	/* /dev/mqueue, as Docker and runsc mount it */
+		r = mount_dev_mqueue(vfs, root);
 	if (r < 0)
 		goto fail;
 

@@ -8,6 +8,8 @@
  *  - dentries stay in the tree until removed (unlink, rmdir, rename over
  *    them: vfs_d_detach); a removed dentry is freed by its last reference
  *    (open files and fs_struct root/cwd hold one: vfs_dentry_get/put).
+ *    It pins the directory it was removed from (old_parent, pins) until
+ *    then, so d_path can still name it "/dir/name (deleted)".
  *    Negative dentries (failed gofer lookups, overlay whiteouts) are
  *    bounded in number, except whiteouts, which must stay.
  *  - inodes are counted (inode->refs): one per positive dentry (hard link),
@@ -83,7 +85,7 @@ struct poll_table;
 			      IN_CLOSE_* (vfs/fsnotify.h) */
 
 enum fs_kind { FS_GOFER, FS_TMPFS, FS_DEVFS, FS_HOST, FS_OVERLAY, FS_PROC,
-	       FS_SYSFS };
+	       FS_SYSFS, FS_MQUEUE };
 
 /* statfs(2) f_type values (include/uapi/linux/magic.h). */
 #define VFS_TMPFS_MAGIC 0x01021994
@@ -111,6 +113,7 @@ struct super_block {
 	struct list_head link;	/* vfs->sbs */
 };
 
+struct vfs_setattr;
 struct inode_ops {
 	/* Find `name` in directory `dir`; -ENOENT when absent. vfs->lock
 	 * held. NULL: the dentry tree is complete (tmpfs, devfs). */
@@ -165,6 +168,22 @@ struct inode_ops {
 	 * rmdir). NULL: the dentry tree is the directory. vfs->lock held. */
 	int (*unlink)(struct inode *dir, const char *name, size_t len,
 		      bool is_dir);
+	/* ... and the rest of the name and attribute ops there (goferfs):
+	 * the host makes the change, the fs refreshes the cached attributes
+	 * of what it touched; the caller edits the dentry tree after
+	 * success. setattr (chmod/chown/utimes after vfs_setattr's checks;
+	 * sizes go through truncate) takes no vfs->lock; the others hold
+	 * it. rename_at: od (and nd, if any) are the dentries in odir and
+	 * ndir; flags RENAME_NOREPLACE or RENAME_EXCHANGE. */
+	int (*setattr)(struct inode *ino, const struct vfs_setattr *a);
+	int (*symlink_at)(struct inode *dir, const char *name, size_t len,
+			  const char *target, const struct cred *cred,
+			  struct inode **out);
+	int (*link_at)(struct inode *ino, struct inode *dir, const char *name,
+		       size_t len);
+	int (*rename_at)(struct inode *odir, struct dentry *od,
+			 struct inode *ndir, const char *nname, size_t nlen,
+			 struct dentry *nd, unsigned int flags);
 };
 
 struct inode {
@@ -216,6 +235,13 @@ struct dentry {
 	 * parent's list, freed by the last put. */
 	int refs;
 	bool dead;
+	/* The directory a dead dentry was removed from, kept (pinned) only
+	 * so its path can still be named, as Linux keeps d_parent of an
+	 * unhashed dentry: readlink of /proc/PID/fd/N and maps say
+	 * "/dir/name (deleted)". pins counts dead children naming this one;
+	 * a dead dentry is freed when refs and pins are both 0. */
+	struct dentry *old_parent;
+	int pins;
 	/* Made by iops->lookup at this name (not created or renamed here):
 	 * the overlay lists it with the lower directory's entries. */
 	bool from_lookup;
@@ -288,6 +314,9 @@ struct file_ops {
 			uint64_t *frame);
 	/* vfs_file_punch(); optional, with get_page. */
 	int (*punch)(struct file *f, uint64_t off, uint64_t len);
+	/* vfs_read_frames(); optional (files whose data is a host fd). */
+	ssize_t (*read_frames)(struct file *f, struct memfile *mf,
+			       uint64_t mfoff, size_t len, uint64_t off);
 	/* ---- IPC (see the IPC section below) ---- */
 	/* f_op->poll: the ready EPOLL* events now; registers the caller on
 	 * the file's wait queue(s) with poll_wait(f, wq, pt). NULL: always
@@ -806,6 +835,12 @@ struct pfs_entry {
 	int (*open)(const struct pfs_node *n, struct file *f);
 	/* Can the dentry of this node go stale (PIDs, fds)? */
 	bool dynamic;
+	/* A directory whose children can be removed (the mqueue root):
+	 * unlink(2) of child `name`, 0 or -errno; without it, unlink and
+	 * rmdir in a pfs directory are -EPERM as in procfs and sysfs.
+	 * vfs->lock held. */
+	int (*unlink)(const struct pfs_node *dir, const char *name,
+		      size_t len);
 };
 #define PFS_DYN_POS 0x100000LL
 
@@ -815,8 +850,14 @@ int pfs_new(struct vfs *vfs, enum fs_kind kind, const char *name,
 /* Drop unreferenced dynamic dentries under the root of sb's tree (vfs->lock
  * held). */
 void pfs_prune(struct super_block *sb);
+/* The inode number pfs gives a node (for iterate()'s entries). */
+uint64_t pfs_node_ino(const struct pfs_node *n);
 int procfs_new(struct vfs *vfs, struct super_block **sb, struct dentry **root);
 int sysfs_new(struct vfs *vfs, struct super_block **sb, struct dentry **root);
+/* The mqueue file system (sentry/ipc/mqueue.c): the POSIX queues of the
+ * sandbox's IPC namespace as files. */
+int mqueue_fs_new(struct vfs *vfs, struct super_block **sb,
+		  struct dentry **root);
 /* proc_pid.c: the /proc/[pid] and /proc/[pid]/task/[tid] directory. */
 extern const struct pfs_entry proc_pid_dir;
 int procfs_file_tgid(const struct file *f);

@@ -35,7 +35,44 @@ enum gofer_op {
 				   file (O_EXCL), handle + stat as WALK */
 	GOFER_OP_MKDIR,		/* dir handle, name, arg mode -> handle + stat */
 	GOFER_OP_UNLINK,	/* dir handle, name, arg AT_REMOVEDIR or 0 */
+	GOFER_OP_SETATTR,	/* handle, struct gofer_setattr -> stat */
+	GOFER_OP_SYMLINK,	/* dir handle, "name\0target" -> as WALK */
+	GOFER_OP_LINK,		/* file handle, handle2 = dir, name -> stat
+				   of the file (its new nlink) */
+	GOFER_OP_RENAME,	/* dir handle, handle2 = new dir,
+				   "old\0new", arg RENAME_NOREPLACE or
+				   RENAME_EXCHANGE or 0 */
+	GOFER_OP_GETXATTR,	/* handle, name -> the value as data */
+	GOFER_OP_LISTXATTR,	/* handle -> NUL-terminated names as data */
+	GOFER_OP_SETXATTR,	/* handle, "name\0value", arg XATTR_CREATE
+				   or XATTR_REPLACE or 0 */
+	GOFER_OP_REMOVEXATTR,	/* handle, name */
 };
+
+/* Only user.* xattrs of regular files and directories are served (the
+ * gofer reopens the handle read-only and uses the f*xattr calls); names
+ * are at most GOFER_XATTR_NAME_MAX bytes, values must fit one message. */
+#define GOFER_XATTR_PREFIX "user."
+#define GOFER_XATTR_NAME_MAX 255
+
+/* SETATTR: which fields apply; one op at a time (chown, chmod, truncate,
+ * utimensat), the host applies its own side effects (suid kill on chown,
+ * ctime). Times may be UTIME_NOW or UTIME_OMIT in *_nsec. */
+#define GOFER_SETATTR_MODE 0x1
+#define GOFER_SETATTR_UID 0x2
+#define GOFER_SETATTR_GID 0x4
+#define GOFER_SETATTR_SIZE 0x8
+#define GOFER_SETATTR_TIMES 0x10
+struct gofer_setattr {
+	uint32_t valid;	/* GOFER_SETATTR_* */
+	uint32_t mode;	/* permission bits only (07777) */
+	uint32_t uid, gid;
+	int64_t size;
+	int64_t atime_sec, atime_nsec, mtime_sec, mtime_nsec;
+};
+
+/* Longest SYMLINK target (PATH_MAX without its NUL). */
+#define GOFER_TARGET_MAX 4095
 
 /* "No handle yet": a goferfs inode made from a READDIR_PLUS record walks
  * its name from the parent's handle on first use. Never sent. */
@@ -56,19 +93,26 @@ struct gofer_req {
 	uint32_t handle;
 	uint64_t arg;	 /* OPEN: flags; READDIR(_PLUS): offset (cookie) */
 	uint32_t namelen;
-	uint32_t pad;
-	char name[];	 /* WALK, CREATE, MKDIR, UNLINK: namelen bytes,
-			    not NUL-terminated */
+	uint32_t handle2; /* LINK: the new name's directory; RENAME: the
+			     new directory; else 0 */
+	char name[];	 /* namelen bytes of payload. WALK, CREATE, MKDIR,
+			    UNLINK, LINK: one name, not NUL-terminated;
+			    SYMLINK, RENAME: two strings split by one NUL,
+			    the second not NUL-terminated; SETATTR: a
+			    struct gofer_setattr; GETXATTR, REMOVEXATTR: a
+			    name; SETXATTR: name, NUL, the value's bytes */
 };
 
 struct gofer_reply {
 	int32_t err;	   /* 0 or -errno */
-	uint32_t handle;   /* WALK */
-	struct gofer_stat st; /* WALK, STAT */
+	uint32_t handle;   /* WALK, CREATE, MKDIR, SYMLINK */
+	struct gofer_stat st; /* WALK, STAT, CREATE, MKDIR, SYMLINK,
+				 SETATTR, LINK */
 	uint64_t next;	   /* READDIR(_PLUS): cookie to continue from; 0 = end */
 	uint32_t datalen;  /* bytes of data[] */
 	uint32_t pad;
 	char data[];	   /* READLINK: target; READDIR: gofer_dirent records;
+			      GETXATTR: value; LISTXATTR: names;
 			      READDIR_PLUS: gofer_direntplus records;
 			      STATFS: struct statfs */
 };

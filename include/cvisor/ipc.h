@@ -15,6 +15,8 @@
 #ifndef CVISOR_IPC_H
 #define CVISOR_IPC_H
 
+#include <stddef.h>
+
 struct kernel;
 
 /* System V shared memory (include/uapi/linux/shm.h). */
@@ -49,6 +51,12 @@ struct kernel;
  * per-message overhead) the sentry holds for a sandbox; past it sends
  * fail with ENOMEM. */
 #define IPC_MSG_BYTES_CAP (256UL << 20)
+
+/* /proc/sysvipc/NAME (shm, sem, msg): a header line and one line per
+ * object of the sandbox's namespace, in Linux's format; the text is
+ * malloc'd into *out. 0 or -errno. */
+int ipc_sysvipc_show(struct kernel *k, const char *name, char **out,
+		     size_t *len);
 
 /* Free the namespace at sandbox teardown (no task left). */
 void ipc_ns_free(struct kernel *k);

@@ -50,6 +50,13 @@ uint64_t memfile_used(const struct memfile *mf);
 uint32_t memfile_frame_refs(struct memfile *mf, uint64_t off);
 /* Return every freed frame to the host now (FALLOC_FL_PUNCH_HOLE). */
 void memfile_trim(struct memfile *mf);
+/* Copy len bytes of host file fd from fd_off into the memory file at off
+ * (zeroed frames the caller owns) inside the host kernel (splice), without
+ * touching them through the sentry's mapping. Returns the bytes copied
+ * (short at EOF: the rest stays zero) or -errno (the frames may then hold
+ * part of the data); the file must support splice (regular files). */
+ssize_t memfile_fill_fd(struct memfile *mf, uint64_t off, size_t len, int fd,
+			uint64_t fd_off);
 
 /* Create an empty address space backed by a new platform address space,
  * with one reference for the caller. */
@@ -88,7 +95,8 @@ int mm_fork(struct mm *parent, struct mm **child);
 
 /* mmap(2) semantics (prot/flags as Linux; file may be NULL for anonymous).
  * Returns the address or -errno. Private file mappings are copied from the
- * file on demand (the file is read with vfs_pread). Shared mappings of a
+ * file on demand (vfs_read_frames: a host-kernel copy from the file's host
+ * fd, else vfs_pread). Shared mappings of a
  * mappable file (tmpfs, vfs_file_mappable) map the file's own frames, so
  * they are coherent with read()/write() and each other; shared mappings of
  * other files get a private copy per mmap() call. */
@@ -128,9 +136,14 @@ void mm_set_stack_rlimit(struct mm *mm, uint64_t bytes);
 /* Handle a workload fault at addr. access is PROT_* or 0 when unknown.
  * 0: resolved (resume the workload), -EFAULT: deliver SIGSEGV (also used
  * when memory or the file read runs out, and for a page of a shared tmpfs
- * mapping wholly past EOF, where Linux would OOM-kill or raise SIGBUS). Maps the page and up to 15 neighbours of its 64 KiB block in the
- * same VMA into the platform (fault-around). */
+ * mapping wholly past EOF, where Linux would OOM-kill or raise SIGBUS).
+ * Maps the page and the rest of its aligned block in the same VMA into the
+ * platform (fault-around: 16 pages, up to 64 for anonymous memory touched
+ * in order, 64 for private file mappings, 256 for executable ones). */
 int mm_fault(struct mm *mm, uint64_t addr, int access);
+/* File reads made to fill pages by this host thread, ever: a fault that
+ * moved it was a major one (getrusage ru_majflt; procinfo.c). */
+extern __thread uint64_t mm_file_fills;
 
 /* Copies between sentry memory and workload memory. They check VMAs and
  * permissions (as the workload would see them) and fault pages in.

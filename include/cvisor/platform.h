@@ -80,6 +80,12 @@ struct platform_config {
 	bool debug;
 };
 
+/* The CPU on which the task_wake() that ended the calling task thread's
+ * last sentry block (task_block) ran, or -1; sentry/kernel/sched.c sets
+ * it. A platform that pins its threads may follow it: a task woken by
+ * another one usually runs while the waker blocks (systrap co-location). */
+extern __thread int platform_waker_cpu;
+
 struct platform_ops {
 	const char *name;
 	/* Highest usable workload address + 1 (addresses above belong to the
@@ -111,6 +117,11 @@ struct platform_ops {
 	int (*ctx_switch)(struct platform_ctx *ctx, cpu_regs_t *regs,
 			  struct stop_info *stop);
 	void (*ctx_interrupt)(struct platform_ctx *ctx);
+	/* Optional: the owner thread is about to sleep in the sentry
+	 * (task_block) while the context is stopped, i.e. the result of the
+	 * stop will not come soon. A platform whose workload side spins for
+	 * the result stops that spin (systrap). Owner thread only. */
+	void (*ctx_will_block)(struct platform_ctx *ctx);
 	/* CPU time the context's workload thread has used, in ns (for
 	 * CLOCK_*_CPUTIME_ID and getrusage). */
 	int (*ctx_cputime)(struct platform_ctx *ctx, uint64_t *ns);

@@ -12,8 +12,12 @@
 
 struct sandbox_config {
 	const char *platform;	/* "systrap" (default), "ptrace", "kvm" */
-	const char *rootfs;	/* host directory served read-only as / */
+	const char *rootfs;	/* host directory served as / */
 	bool root_overlay;	/* writable in-memory overlay over it (default) */
+	/* Without the overlay (--overlay2=none): / is the host directory
+	 * itself, written through the gofer (runsc), unless root_readonly
+	 * (config.json root.readonly). */
+	bool root_readonly;
 	const char *cwd;	/* inside the sandbox; NULL = "/" */
 	bool cwd_optional;	/* fall back to "/" if cwd is not reachable */
 	char *const *argv;	/* argv[0] is the command */

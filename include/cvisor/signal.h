@@ -46,8 +46,8 @@
  *
  * Locking: signal_group->lock guards the group, the pending sets and
  * blocked masks of its threads; sighand->lock guards the handlers and is
- * taken inside it. Order: kernel->lock -> group->lock -> sighand->lock ->
- * task block_lock. The timer service lock is a leaf: fire functions run
+ * taken inside it. Order: kernel->lock -> group->lock -> sighand->lock
+ * (task_block/task_wake take no lock). The timer service lock is a leaf: fire functions run
  * without it, and timer_arm/timer_cancel are never called with a group
  * lock held (they wait for a running fire(), which takes group locks).
  */
@@ -122,6 +122,7 @@ struct signal_group {
 	int stop_sig;
 	bool stop_report;	/* WUNTRACED not yet collected */
 	bool cont_report;	/* WCONTINUED not yet collected */
+	bool cont_notify;	/* CLD_CONTINUED not yet sent (atomic) */
 	bool exiting;		/* group exit under way (fatal signal) */
 	int exit_status;
 	bool unkillable;	/* init of the sandbox: SIGNAL_UNKILLABLE */
@@ -140,6 +141,9 @@ struct signal_group {
 	 * (ru_maxrss of the group and of its reaped children). Atomic. */
 	uint64_t dead_utime_ns, dead_stime_ns;
 	uint64_t maxrss_kb, cmaxrss_kb;
+	/* Page faults (minor, major) of exited threads and of reaped
+	 * children, like utime/cutime. Atomic. */
+	uint64_t dead_min_flt, dead_maj_flt, cmin_flt, cmaj_flt;
 	/* signalfd readers of this group's threads (Linux's
 	 * sighand->signalfd_wqh): woken whenever a signal is queued. */
 	struct waitq signalfd_wq;
@@ -201,8 +205,8 @@ int signal_send_tgid(struct kernel *k, int tgid, const siginfo_t *info);
 int signal_send_task(struct task *t, const siginfo_t *info);
 /* The same with the target's group already known (timers, SIGCHLD). */
 int signal_send_group(struct task *t, const siginfo_t *info);
-/* The same with kernel->lock held by the caller (a SIGCONT's parent
- * notification then does not take it again). */
+/* The same, for callers holding kernel->lock (sending never takes it: a
+ * SIGCONT's CLD_CONTINUED is sent later by the continued group). */
 int signal_send_task_klocked(struct task *t, const siginfo_t *info);
 int signal_send_group_klocked(struct task *t, const siginfo_t *info);
 /* A host signal reached the workload thread (STOP_SIGNAL): queue it to

@@ -14,7 +14,7 @@
  * Locking order:
  *   kernel->lock  (task list, PIDs, process tree, thread lists, exit state,
  *                  pgid/sid)
- *   -> sighand->lock (cvisor/signal.h) -> task->block_lock
+ *   -> sighand->lock (cvisor/signal.h); task_wake takes no lock
  *   kernel->futex_lock is a separate leaf-ish lock: futex.c takes it and then
  *   mm->lock (reading the futex word) or kernel->lock (the owner look-up of
  *   FUTEX_LOCK_PI); never with kernel->lock held.
@@ -179,10 +179,14 @@ struct task {
 	/* CLONE_VFORK: released at exec or exit (under kernel->lock). */
 	struct vfork_done *vfork_done;
 
-	/* task_block/task_wake (sentry/kernel/sched.c). */
-	pthread_mutex_t block_lock;
-	pthread_cond_t block_cond;	/* CLOCK_MONOTONIC */
-	bool wake_pending;
+	/* task_block/task_wake (sentry/kernel/sched.c): a futex word,
+	 * 0 idle, 1 wake pending, 2 the task sleeps on it. */
+	uint32_t block_word;
+	int waker_cpu;		/* CPU of the last task_wake(); atomic */
+
+	/* Page faults served for this thread since its last exec (ru_minflt,
+	 * ru_majflt; procinfo.c): written by its own thread, atomic. */
+	uint64_t min_flt, maj_flt;
 
 	/* Set when the task must stop running: exit(2), fatal signal. */
 	bool exiting;
@@ -307,6 +311,11 @@ void process_rusage(struct task *t, int who, struct rusage *ru);
 /* /proc/[pid]/stat: utime, stime, cutime, cstime in ns of t's thread
  * (thread) or process, for a task of any process (takes kernel->lock). */
 void procinfo_cputimes(struct task *t, bool thread, uint64_t ns[4]);
+/* ... and minflt, cminflt, majflt, cmajflt. */
+void procinfo_faults(struct task *t, bool thread, uint64_t flt[4]);
+/* mm_fault for a fault of t's workload thread, counted as a minor fault
+ * or, when it read a file, a major one. */
+int task_mm_fault(struct task *t, uint64_t addr, int access);
 /* Exit (and execve, for the context it drops): fold t's usage into its
  * group (k->lock held, in the section that clears or swaps t->ctx;
  * user/sys/rss_kb measured just before by the caller). */

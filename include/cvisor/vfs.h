@@ -89,7 +89,17 @@ struct file *fdtable_get(struct fdtable *fdt, int fd);
 void vfs_file_get(struct file *f);
 void vfs_file_put(struct file *f);
 ssize_t vfs_pread(struct file *f, void *buf, size_t len, uint64_t off);
+/* Read len bytes at off into frames [mfoff, mfoff+len) of the memory file
+ * (zeroed, owned by the caller) without the sentry touching them (see
+ * memfile_fill_fd). Returns bytes read (short at EOF) or -errno;
+ * -EOPNOTSUPP when the file cannot (the caller uses vfs_pread). Called
+ * with mm->lock held, like vfs_pread. */
+ssize_t vfs_read_frames(struct file *f, struct memfile *mf, uint64_t mfoff,
+			size_t len, uint64_t off);
 int vfs_fstat(struct file *f, struct stat *st);
+/* f's path from the sandbox root, with " (deleted)" once unlinked, as
+ * /proc/PID/maps names it (d_path()); -ENOENT for files with no path. */
+int vfs_file_d_path(struct file *f, char *buf, size_t size);
 
 /* Flags for vfs_file_get_page(). */
 #define VFS_PAGE_WRITE 0x1	/* the page is going to be written */

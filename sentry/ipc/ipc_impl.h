@@ -64,6 +64,7 @@ struct ipc_namespace {
 	struct list_head mqueues;	/* named POSIX queues, mq_lock */
 	struct list_head mq_users;	/* RLIMIT_MSGQUEUE use, mq_lock */
 	int mq_count;
+	int mq_next_fid;	/* mqueue fs node numbers, mq_lock */
 };
 
 struct ipc_namespace *ipc_ns(struct kernel *k);
@@ -90,6 +91,46 @@ void ipc_obj_set(struct ipc_obj *o, uint32_t uid, uint32_t gid, uint32_t mode);
 struct ipc_perm;
 void ipc_obj_to_perm(const struct ipc_obj *o, struct ipc_perm *p);
 int64_t ipc_now(void);	/* CLOCK_REALTIME seconds */
+
+/*
+ * What the *ctl calls of the three System V kinds share (ipc/util.c
+ * ipcctl_obtain_check, ipc_update_perm, and the sysvipc proc files):
+ * each kind describes itself once; ipc_ctl_common() does the lookup,
+ * the permission or owner check, the copy to or from the workload and
+ * the locking for IPC_INFO/X_INFO, IPC_STAT/X_STAT/X_STAT_ANY, IPC_SET
+ * and IPC_RMID. The hooks run with the kind's lock held.
+ */
+enum ipc_kind { IPC_KIND_SHM, IPC_KIND_SEM, IPC_KIND_MSG };
+
+struct ipc_ctl_ops {
+	enum ipc_kind kind;
+	int info_cmd, stat_cmd, stat_any_cmd;	/* SHM_INFO, SHM_STAT... */
+	size_t ds_size;		/* struct shmid_ds...: ipc_perm first */
+	/* What IPC_INFO and info_cmd copy out (shminfo and shm_info
+	 * differ; seminfo and msginfo serve both). */
+	size_t ipc_info_size, info_size;
+	/* Optional: runs first under the lock (shm: reap removed segments). */
+	void (*sync)(struct ipc_namespace *ns);
+	/* Fill the info struct for IPC_INFO or info_cmd. */
+	void (*info)(struct ipc_namespace *ns, int cmd, void *out);
+	/* Fill ds (zeroed, perm already set) for the STAT commands. */
+	void (*stat)(struct ipc_obj *o, void *ds);
+	/* IPC_SET of the kind's own fields, after the owner check: 0 or
+	 * -errno (nothing changed); the perm fields and ctime follow. */
+	int (*set)(struct task *t, struct ipc_obj *o, const void *ds);
+	void (*set_ctime)(struct ipc_obj *o, int64_t now);
+	void (*rmid)(struct ipc_namespace *ns, struct ipc_obj *o);
+	/* /proc/sysvipc/<name>: header line and one line per object. */
+	const char *proc_name, *proc_header;
+	int (*proc_line)(struct ipc_obj *o, char *buf, size_t size);
+};
+
+extern const struct ipc_ctl_ops shm_ctl_ops, sem_ctl_ops, msg_ctl_ops;
+
+/* One of the shared *ctl commands (cmd without IPC_64), or -EINVAL. */
+long ipc_ctl_common(struct task *t, struct ipc_namespace *ns,
+		    const struct ipc_ctl_ops *ops, int id, int cmd,
+		    uint64_t buf);
 
 /* Message memory accounting (msg.c, mqueue.c). */
 int ipc_msg_charge(struct ipc_namespace *ns, uint64_t bytes);

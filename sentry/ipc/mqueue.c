@@ -2,9 +2,9 @@
 /*
  * POSIX message queues (ipc/mqueue.c, mq_overview(7)).
  *
- * Queues live in the namespace's name table (Linux's mqueue file system
- * root; there is no /dev/mqueue mount here: a gap, it is optional) and are
- * opened as anonymous files: the fd polls EPOLLIN while messages are
+ * Queues live in the namespace's name table, which every mqueue mount
+ * shows (the end of this file; /dev/mqueue by default), and are opened as
+ * anonymous files: the fd polls EPOLLIN while messages are
  * queued and EPOLLOUT while there is room, and read() gives the
  * "QSIZE:... NOTIFY:... SIGNO:... NOTIFY_PID:..." line (QSIZE: bytes of the
  * queued messages; Linux also adds the size of a priority tree node when
@@ -80,6 +80,7 @@ struct pmq {
 	bool linked;
 	char name[NAME_MAX + 1];
 	uint32_t uid, gid, mode;
+	int fid;			/* its node in the mqueue fs */
 	uint32_t charged_uid;
 	uint64_t charged;		/* RLIMIT_MSGQUEUE bytes */
 	long maxmsg, msgsize, curmsgs;
@@ -411,6 +412,9 @@ static int pmq_create(struct task *t, struct ipc_namespace *ns,
 	q->maxmsg = maxmsg;
 	q->msgsize = msgsize;
 	q->linked = true;
+	q->fid = ++ns->mq_next_fid;
+	if (q->fid <= 0)	/* after 2^31 queues: wrap past 0 */
+		q->fid = ns->mq_next_fid = 1;
 	list_add_tail(&q->link, &ns->mqueues);
 	ns->mq_count++;
 	*out = q;
@@ -470,24 +474,20 @@ long pmq_open(struct task *t, uint64_t uname, int oflag, uint32_t mode,
 	return r;
 }
 
-long pmq_unlink(struct task *t, uint64_t uname)
+/* mq_unlink(2) and unlink(2) in an mqueue mount: the name goes, the
+ * queue stays while open. */
+static int pmq_remove(struct ipc_namespace *ns, const struct cred *c,
+		      const char *name)
 {
-	struct ipc_namespace *ns = ipc_ns(t->k);
-	char name[NAME_MAX + 1];
 	struct pmq *q;
-	int r;
+	int r = 0;
 
-	if (!ns)
-		return -ENOMEM;
-	r = pmq_name(t, uname, name);
-	if (r)
-		return r;
 	pthread_mutex_lock(&ns->mq_lock);
 	q = pmq_lookup(ns, name);
 	if (!q) {
 		r = -ENOENT;
-	} else if (t->cred.fsuid != q->uid && t->cred.fsuid != 0 &&
-		   !cred_capable(&t->cred, CAP_FOWNER)) {
+	} else if (c->fsuid != q->uid && c->fsuid != 0 &&
+		   !cred_capable(c, CAP_FOWNER)) {
 		/* The mqueue root is sticky (01777) and root's. */
 		r = -EPERM;
 	} else {
@@ -498,6 +498,20 @@ long pmq_unlink(struct task *t, uint64_t uname)
 	if (!r)
 		pmq_put(q);
 	return r;
+}
+
+long pmq_unlink(struct task *t, uint64_t uname)
+{
+	struct ipc_namespace *ns = ipc_ns(t->k);
+	char name[NAME_MAX + 1];
+	int r;
+
+	if (!ns)
+		return -ENOMEM;
+	r = pmq_name(t, uname, name);
+	if (r)
+		return r;
+	return pmq_remove(ns, &t->cred, name);
 }
 
 /* prepare_timeout(): absolute CLOCK_REALTIME -> a monotonic deadline. */
@@ -800,4 +814,159 @@ long pmq_getsetattr(struct task *t, int fd, uint64_t unew, uint64_t uold)
 	if (uold && mm_copy_out(t->mm, uold, &oattr, sizeof(oattr)))
 		return -EFAULT;
 	return 0;
+}
+
+/* ---- the mqueue file system (ipc/mqueue.c mqueue_fs_type) ----
+ *
+ * Each mount shows the sandbox's one name table: a root directory
+ * (01777) with a file per named queue (its mode and owner), whose text
+ * is the QSIZE line; unlink(2) there is mq_unlink. Nodes name a queue by
+ * its fid, looked up again on every use (pfs revalidates cached
+ * dentries by name, so a queue unlinked and made again is a new file).
+ * Gaps: open(O_CREAT) of a new name there fails with EACCES (Linux's
+ * mqueue_create makes a queue with the default attributes), the files'
+ * st_size is 0, and the files cannot be opened for writing. Runs with
+ * vfs->lock held (lookup, iterate, unlink): vfs->lock -> mq_lock.
+ */
+#define MQUEUE_MAGIC 0x19800202
+
+static const struct pfs_entry mqfs_file;
+
+static struct ipc_namespace *mqfs_ns(void)
+{
+	struct kernel *k = proc_kernel();
+
+	return k ? ipc_ns(k) : NULL;
+}
+
+static int mqfs_show(const struct pfs_node *n, struct pfs_buf *b)
+{
+	struct ipc_namespace *ns = mqfs_ns();
+	struct pmq *q, *found = NULL;
+	char buf[128];
+	int len;
+
+	if (!ns)
+		return -ENOENT;
+	pthread_mutex_lock(&ns->mq_lock);
+	list_for_each_entry(q, &ns->mqueues, link)
+		if (q->fid == n->fd)
+			found = q;
+	if (found)
+		__atomic_add_fetch(&found->refs, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&ns->mq_lock);
+	if (!found)
+		return -ENOENT;
+	len = mq_show(found, buf, sizeof(buf));
+	pmq_put(found);
+	if (len > 0)
+		pfs_put(b, buf, (size_t)len);
+	return 0;
+}
+
+static int mqfs_lookup(const struct pfs_node *dir UNUSED, const char *name,
+		       size_t len, struct pfs_node *out)
+{
+	struct ipc_namespace *ns = mqfs_ns();
+	char nm[NAME_MAX + 1];
+	struct pmq *q;
+	int r = -ENOENT;
+
+	if (!ns || len > NAME_MAX)
+		return -ENOENT;
+	memcpy(nm, name, len);
+	nm[len] = '\0';
+	pthread_mutex_lock(&ns->mq_lock);
+	q = pmq_lookup(ns, nm);
+	if (q) {
+		out->e = &mqfs_file;
+		out->fd = q->fid;
+		out->pid = out->tid = 0;
+		out->mode = S_IFREG | (q->mode & 0777);
+		out->uid = q->uid;
+		out->gid = q->gid;
+		r = 0;
+	}
+	pthread_mutex_unlock(&ns->mq_lock);
+	return r;
+}
+
+static int mqfs_iterate(const struct pfs_node *dir, struct dir_ctx *ctx)
+{
+	struct ipc_namespace *ns = mqfs_ns();
+	struct mqfs_ent {
+		char name[NAME_MAX + 1];
+		int fid;
+	} *ents = NULL;
+	struct pmq *q;
+	int64_t skip = ctx->pos - PFS_DYN_POS;
+	int n = 0, cap;
+
+	if (!ns)
+		return 0;
+	/* A snapshot of the names; the actor runs with no IPC lock. */
+	pthread_mutex_lock(&ns->mq_lock);
+	cap = ns->mq_count;
+	if (cap > 0)
+		ents = calloc((size_t)cap, sizeof(*ents));
+	if (ents)
+		list_for_each_entry(q, &ns->mqueues, link) {
+			if (n == cap)
+				break;
+			snprintf(ents[n].name, sizeof(ents[n].name), "%s",
+				 q->name);
+			ents[n++].fid = q->fid;
+		}
+	pthread_mutex_unlock(&ns->mq_lock);
+	if (cap > 0 && !ents)
+		return -ENOMEM;
+	for (int i = (int)(skip > 0 ? skip : 0); i < n; i++) {
+		struct pfs_node cn = *dir;
+
+		cn.e = &mqfs_file;
+		cn.fd = ents[i].fid;
+		cn.mode = 0;
+		if (!ctx->actor(ctx, ents[i].name, strlen(ents[i].name),
+				pfs_node_ino(&cn), DT_REG,
+				PFS_DYN_POS + i + 1))
+			break;
+	}
+	free(ents);
+	return 0;
+}
+
+static int mqfs_unlink(const struct pfs_node *dir UNUSED, const char *name,
+		       size_t len)
+{
+	struct ipc_namespace *ns = mqfs_ns();
+	struct task *t = ipc_current();
+	char nm[NAME_MAX + 1];
+
+	if (!ns || !t || len > NAME_MAX)
+		return -ENOENT;
+	memcpy(nm, name, len);
+	nm[len] = '\0';
+	return pmq_remove(ns, &t->cred, nm);
+}
+
+static const struct pfs_entry mqfs_file = {
+	.name = "queue",
+	.mode = S_IFREG | 0600,
+	.show = mqfs_show,
+	.dynamic = true,
+};
+
+static const struct pfs_entry mqfs_root = {
+	.name = "/",
+	.mode = S_IFDIR | 01777,
+	.lookup = mqfs_lookup,
+	.iterate = mqfs_iterate,
+	.unlink = mqfs_unlink,
+};
+
+int mqueue_fs_new(struct vfs *vfs, struct super_block **sb,
+		  struct dentry **root)
+{
+	return pfs_new(vfs, FS_MQUEUE, "mqueue", &mqfs_root, MQUEUE_MAGIC, sb,
+		       root);
 }

@@ -20,6 +20,7 @@
  * queue (ipc_obj.refs under msg_lock); a queue owns its messages.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -356,35 +357,104 @@ long msg_rcv(struct task *t, int id, uint64_t msgp, uint64_t sz, long typ,
 	return r;
 }
 
-static long msg_info(struct task *t, struct ipc_namespace *ns, int cmd,
-		     uint64_t buf)
+static void msg_info(struct ipc_namespace *ns, int cmd, void *out)
 {
-	struct msginfo mi = {
-		.msgpool = MSGPOOL_, .msgmap = IPC_MSGMNB,
-		.msgmax = IPC_MSGMAX, .msgmnb = IPC_MSGMNB,
-		.msgmni = IPC_MSGMNI, .msgssz = MSGSSZ_,
-		.msgtql = IPC_MSGMNB, .msgseg = MSGSEG_,
-	};
-	long maxidx;
+	struct msginfo *mi = out;
 
-	pthread_mutex_lock(&ns->msg_lock);
+	mi->msgpool = MSGPOOL_;
+	mi->msgmap = IPC_MSGMNB;
+	mi->msgmax = IPC_MSGMAX;
+	mi->msgmnb = IPC_MSGMNB;
+	mi->msgmni = IPC_MSGMNI;
+	mi->msgssz = MSGSSZ_;
+	mi->msgtql = IPC_MSGMNB;
+	mi->msgseg = MSGSEG_;
 	if (cmd == MSG_INFO) {
-		mi.msgpool = ns->msg_ids.in_use;
-		mi.msgmap = (int)ns->msg_hdrs;
-		mi.msgtql = (int)ns->msg_text;
+		mi->msgpool = ns->msg_ids.in_use;
+		mi->msgmap = (int)ns->msg_hdrs;
+		mi->msgtql = (int)ns->msg_text;
 	}
-	maxidx = ns->msg_ids.max_idx < 0 ? 0 : ns->msg_ids.max_idx;
-	pthread_mutex_unlock(&ns->msg_lock);
-	return mm_copy_out(t->mm, buf, &mi, sizeof(mi)) ? -EFAULT : maxidx;
 }
+
+static void msg_stat(struct ipc_obj *o, void *out)
+{
+	struct msqid_ds *ds = out;
+	struct msg_queue *q = mq_of(o);
+
+	ds->msg_stime = q->stime;
+	ds->msg_rtime = q->rtime;
+	ds->msg_ctime = q->ctime;
+	ds->__msg_cbytes = q->cbytes;
+	ds->msg_qnum = q->qnum;
+	ds->msg_qbytes = q->qbytes;
+	ds->msg_lspid = q->lspid;
+	ds->msg_lrpid = q->lrpid;
+}
+
+/* msgctl_down(IPC_SET): raising msg_qbytes past MSGMNB needs
+ * CAP_SYS_RESOURCE. */
+static int msg_set(struct task *t, struct ipc_obj *o, const void *in)
+{
+	const struct msqid_ds *ds = in;
+	struct msg_queue *q = mq_of(o);
+
+	if (ds->msg_qbytes > IPC_MSGMNB &&
+	    !cred_capable(&t->cred, CAP_SYS_RESOURCE))
+		return -EPERM;
+	q->qbytes = ds->msg_qbytes;
+	/* Senders may fit now. */
+	waitq_wake(&q->wq, ~0ULL);
+	return 0;
+}
+
+static void msg_set_ctime(struct ipc_obj *o, int64_t now)
+{
+	mq_of(o)->ctime = now;
+}
+
+static void msg_rmid(struct ipc_namespace *ns, struct ipc_obj *o)
+{
+	queue_remove_locked(ns, mq_of(o));
+}
+
+/* sysvipc_msg_proc_show() */
+static int msg_proc_line(struct ipc_obj *o, char *buf, size_t size)
+{
+	struct msg_queue *q = mq_of(o);
+
+	return snprintf(buf, size,
+			"%10d %10d  %4o  %10lu %10lu %5u %5u %5u %5u %5u %5u "
+			"%10lld %10lld %10lld\n",
+			o->key, o->id, o->mode, (unsigned long)q->cbytes,
+			(unsigned long)q->qnum, (unsigned)q->lspid,
+			(unsigned)q->lrpid, o->uid, o->gid, o->cuid, o->cgid,
+			(long long)q->stime, (long long)q->rtime,
+			(long long)q->ctime);
+}
+
+const struct ipc_ctl_ops msg_ctl_ops = {
+	.kind = IPC_KIND_MSG,
+	.info_cmd = MSG_INFO,
+	.stat_cmd = MSG_STAT,
+	.stat_any_cmd = MSG_STAT_ANY,
+	.ds_size = sizeof(struct msqid_ds),
+	.ipc_info_size = sizeof(struct msginfo),
+	.info_size = sizeof(struct msginfo),
+	.info = msg_info,
+	.stat = msg_stat,
+	.set = msg_set,
+	.set_ctime = msg_set_ctime,
+	.rmid = msg_rmid,
+	.proc_name = "msg",
+	.proc_header = "       key      msqid perms      cbytes       qnum lspid"
+		       " lrpid   uid   gid  cuid  cgid      stime      rtime"
+		       "      ctime\n",
+	.proc_line = msg_proc_line,
+};
 
 long msg_ctl(struct task *t, int id, int cmd, uint64_t buf)
 {
 	struct ipc_namespace *ns = ipc_ns(t->k);
-	struct msqid_ds ds;
-	struct msg_queue *q;
-	struct ipc_obj *o;
-	long r = 0;
 
 	if (!ns)
 		return -ENOMEM;
@@ -392,68 +462,5 @@ long msg_ctl(struct task *t, int id, int cmd, uint64_t buf)
 		cmd ^= IPC_64_FLAG;
 	if (id < 0 || cmd < 0)
 		return -EINVAL;
-	switch (cmd) {
-	case IPC_INFO:
-	case MSG_INFO:
-		return msg_info(t, ns, cmd, buf);
-	case IPC_STAT:
-	case MSG_STAT:
-	case MSG_STAT_ANY:
-		pthread_mutex_lock(&ns->msg_lock);
-		o = cmd == IPC_STAT ? ipc_ids_find(&ns->msg_ids, id)
-				    : ipc_ids_at(&ns->msg_ids, id);
-		if (!o) {
-			r = -EINVAL;
-		} else if (cmd != MSG_STAT_ANY && ipc_perms(&t->cred, o, 0444)) {
-			r = -EACCES;
-		} else {
-			q = mq_of(o);
-			memset(&ds, 0, sizeof(ds));
-			ipc_obj_to_perm(o, &ds.msg_perm);
-			ds.msg_stime = q->stime;
-			ds.msg_rtime = q->rtime;
-			ds.msg_ctime = q->ctime;
-			ds.__msg_cbytes = q->cbytes;
-			ds.msg_qnum = q->qnum;
-			ds.msg_qbytes = q->qbytes;
-			ds.msg_lspid = q->lspid;
-			ds.msg_lrpid = q->lrpid;
-			r = cmd == IPC_STAT ? 0 : o->id;
-		}
-		pthread_mutex_unlock(&ns->msg_lock);
-		if (r >= 0 && mm_copy_out(t->mm, buf, &ds, sizeof(ds)))
-			r = -EFAULT;
-		return r;
-	case IPC_SET:
-		if (mm_copy_in(t->mm, &ds, buf, sizeof(ds)))
-			return -EFAULT;
-		/* fallthrough */
-	case IPC_RMID:
-		pthread_mutex_lock(&ns->msg_lock);
-		o = ipc_ids_find(&ns->msg_ids, id);
-		if (!o) {
-			r = -EINVAL;
-		} else if ((r = ipc_owner_check(&t->cred, o))) {
-			/* -EPERM */
-		} else if (cmd == IPC_SET) {
-			if (ds.msg_qbytes > IPC_MSGMNB &&
-			    !cred_capable(&t->cred, CAP_SYS_RESOURCE)) {
-				r = -EPERM;
-			} else {
-				q = mq_of(o);
-				q->qbytes = ds.msg_qbytes;
-				ipc_obj_set(o, ds.msg_perm.uid, ds.msg_perm.gid,
-					    ds.msg_perm.mode);
-				q->ctime = ipc_now();
-				/* Senders may fit now. */
-				waitq_wake(&q->wq, ~0ULL);
-			}
-		} else {
-			queue_remove_locked(ns, mq_of(o));
-		}
-		pthread_mutex_unlock(&ns->msg_lock);
-		return r;
-	default:
-		return -EINVAL;
-	}
+	return ipc_ctl_common(t, ns, &msg_ctl_ops, id, cmd, buf);
 }

@@ -9,11 +9,13 @@
  * namespace; each id table slot owns one reference on its object.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <time.h>
 
+#include "cvisor/mm.h"
 #include "ipc_impl.h"
 
 #define CAP_SYS_ADMIN 21
@@ -245,4 +247,166 @@ int ipc_msg_charge(struct ipc_namespace *ns, uint64_t bytes)
 void ipc_msg_uncharge(struct ipc_namespace *ns, uint64_t bytes)
 {
 	__atomic_sub_fetch(&ns->msg_bytes, bytes, __ATOMIC_RELAXED);
+}
+
+/* ---- what the *ctl calls share (ipc/util.c, ipc/{shm,sem,msg}.c) ---- */
+
+static pthread_mutex_t *kind_lock(struct ipc_namespace *ns, enum ipc_kind k)
+{
+	switch (k) {
+	case IPC_KIND_SHM:
+		return &ns->shm_lock;
+	case IPC_KIND_SEM:
+		return &ns->sem_lock;
+	case IPC_KIND_MSG:
+		break;
+	}
+	return &ns->msg_lock;
+}
+
+static struct ipc_ids *kind_ids(struct ipc_namespace *ns, enum ipc_kind k)
+{
+	switch (k) {
+	case IPC_KIND_SHM:
+		return &ns->shm_ids;
+	case IPC_KIND_SEM:
+		return &ns->sem_ids;
+	case IPC_KIND_MSG:
+		break;
+	}
+	return &ns->msg_ids;
+}
+
+/* Large enough for every kind's *id_ds and info structs. */
+#define IPC_CTL_BUF 256
+
+long ipc_ctl_common(struct task *t, struct ipc_namespace *ns,
+		    const struct ipc_ctl_ops *ops, int id, int cmd,
+		    uint64_t buf)
+{
+	pthread_mutex_t *lock = kind_lock(ns, ops->kind);
+	struct ipc_ids *ids = kind_ids(ns, ops->kind);
+	_Alignas(16) char ds[IPC_CTL_BUF];
+	struct ipc_obj *o;
+	long r = 0;
+
+	if (ops->ds_size > sizeof(ds) || ops->info_size > sizeof(ds) ||
+	    ops->ipc_info_size > sizeof(ds))
+		return -EINVAL;
+	if (cmd == IPC_INFO || cmd == ops->info_cmd) {
+		size_t len = cmd == IPC_INFO ? ops->ipc_info_size
+					     : ops->info_size;
+
+		/* The highest index in use (0 for none), as ipc_get_maxidx. */
+		memset(ds, 0, len);
+		pthread_mutex_lock(lock);
+		if (ops->sync)
+			ops->sync(ns);
+		ops->info(ns, cmd, ds);
+		r = ids->max_idx < 0 ? 0 : ids->max_idx;
+		pthread_mutex_unlock(lock);
+		return mm_copy_out(t->mm, buf, ds, len) ? -EFAULT : r;
+	}
+	if (cmd == IPC_STAT || cmd == ops->stat_cmd ||
+	    cmd == ops->stat_any_cmd) {
+		/* IPC_STAT takes an id, X_STAT(_ANY) an index and returns
+		 * the id; X_STAT_ANY skips the read permission check. */
+		pthread_mutex_lock(lock);
+		if (ops->sync)
+			ops->sync(ns);
+		o = cmd == IPC_STAT ? ipc_ids_find(ids, id) : ipc_ids_at(ids, id);
+		if (!o) {
+			r = -EINVAL;
+		} else if (cmd != ops->stat_any_cmd &&
+			   ipc_perms(&t->cred, o, 0444)) {
+			r = -EACCES;
+		} else {
+			memset(ds, 0, ops->ds_size);
+			ipc_obj_to_perm(o, (struct ipc_perm *)ds);
+			ops->stat(o, ds);
+			r = cmd == IPC_STAT ? 0 : o->id;
+		}
+		pthread_mutex_unlock(lock);
+		if (r >= 0 && mm_copy_out(t->mm, buf, ds, ops->ds_size))
+			r = -EFAULT;
+		return r;
+	}
+	if (cmd != IPC_SET && cmd != IPC_RMID)
+		return -EINVAL;
+	/* ipcctl_obtain_check(): the copy first, then the id, then the
+	 * owner; IPC_SET updates uid, gid and the low mode bits. */
+	if (cmd == IPC_SET && mm_copy_in(t->mm, ds, buf, ops->ds_size))
+		return -EFAULT;
+	pthread_mutex_lock(lock);
+	if (ops->sync)
+		ops->sync(ns);
+	o = ipc_ids_find(ids, id);
+	if (!o) {
+		r = -EINVAL;
+	} else if ((r = ipc_owner_check(&t->cred, o))) {
+		/* -EPERM */
+	} else if (cmd == IPC_SET) {
+		const struct ipc_perm *p = (const struct ipc_perm *)ds;
+
+		r = ops->set ? ops->set(t, o, ds) : 0;
+		if (!r) {
+			ipc_obj_set(o, p->uid, p->gid, p->mode);
+			ops->set_ctime(o, ipc_now());
+		}
+	} else {
+		ops->rmid(ns, o);
+	}
+	pthread_mutex_unlock(lock);
+	return r;
+}
+
+/* ---- /proc/sysvipc (ipc/util.c sysvipc_proc_show) ---- */
+
+int ipc_sysvipc_show(struct kernel *k, const char *name, char **out,
+		     size_t *outlen)
+{
+	static const struct ipc_ctl_ops *const kinds[] = {
+		&shm_ctl_ops, &sem_ctl_ops, &msg_ctl_ops,
+	};
+	const struct ipc_ctl_ops *ops = NULL;
+	struct ipc_namespace *ns = ipc_ns(k);
+	struct ipc_ids *ids;
+	pthread_mutex_t *lock;
+	size_t len, cap;
+	char *text;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(kinds[i]->proc_name, name))
+			ops = kinds[i];
+	if (!ops)
+		return -ENOENT;
+	if (!ns)
+		return -ENOMEM;
+	lock = kind_lock(ns, ops->kind);
+	ids = kind_ids(ns, ops->kind);
+	pthread_mutex_lock(lock);
+	if (ops->sync)
+		ops->sync(ns);
+	len = strlen(ops->proc_header);
+	/* Every line is under 256 bytes. */
+	cap = len + (size_t)(ids->in_use + 1) * 256;
+	text = malloc(cap);
+	if (!text) {
+		pthread_mutex_unlock(lock);
+		return -ENOMEM;
+	}
+	memcpy(text, ops->proc_header, len);
+	for (int i = 0; i <= ids->max_idx; i++) {
+		int n;
+
+		if (!ids->slot[i] || cap - len < 256)
+			continue;
+		n = ops->proc_line(ids->slot[i], text + len, 256);
+		if (n > 0 && n < 256)
+			len += (size_t)n;
+	}
+	pthread_mutex_unlock(lock);
+	*out = text;
+	*outlen = len;
+	return 0;
 }

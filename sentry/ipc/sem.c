@@ -18,6 +18,7 @@
  * array (ipc_obj.refs, under sem_lock); an array owns its undo records.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -401,27 +402,74 @@ out:
 	return r;
 }
 
-static long sem_info(struct task *t, struct ipc_namespace *ns, int cmd,
-		     uint64_t buf)
+static void sem_info(struct ipc_namespace *ns, int cmd, void *out)
 {
-	struct seminfo si = {
-		.semmap = IPC_SEMMNS, .semmni = IPC_SEMMNI,
-		.semmns = IPC_SEMMNS, .semmnu = IPC_SEMMNS,
-		.semmsl = IPC_SEMMSL, .semopm = IPC_SEMOPM,
-		.semume = IPC_SEMOPM, .semusz = SEMUSZ,
-		.semvmx = IPC_SEMVMX, .semaem = IPC_SEMAEM,
-	};
-	long maxidx;
+	struct seminfo *si = out;
 
-	pthread_mutex_lock(&ns->sem_lock);
+	si->semmap = IPC_SEMMNS;
+	si->semmni = IPC_SEMMNI;
+	si->semmns = IPC_SEMMNS;
+	si->semmnu = IPC_SEMMNS;
+	si->semmsl = IPC_SEMMSL;
+	si->semopm = IPC_SEMOPM;
+	si->semume = IPC_SEMOPM;
+	si->semusz = SEMUSZ;
+	si->semvmx = IPC_SEMVMX;
+	si->semaem = IPC_SEMAEM;
 	if (cmd == SEM_INFO) {
-		si.semusz = ns->sem_ids.in_use;
-		si.semaem = ns->used_sems;
+		si->semusz = ns->sem_ids.in_use;
+		si->semaem = ns->used_sems;
 	}
-	maxidx = ns->sem_ids.max_idx < 0 ? 0 : ns->sem_ids.max_idx;
-	pthread_mutex_unlock(&ns->sem_lock);
-	return mm_copy_out(t->mm, buf, &si, sizeof(si)) ? -EFAULT : maxidx;
 }
+
+static void sem_stat(struct ipc_obj *o, void *out)
+{
+	struct semid_ds *ds = out;
+
+	ds->sem_otime = sma_of(o)->otime;
+	ds->sem_ctime = sma_of(o)->ctime;
+	ds->sem_nsems = (unsigned long)sma_of(o)->nsems;
+}
+
+static void sem_set_ctime(struct ipc_obj *o, int64_t now)
+{
+	sma_of(o)->ctime = now;
+}
+
+static void sem_rmid(struct ipc_namespace *ns, struct ipc_obj *o)
+{
+	sma_remove_locked(ns, sma_of(o));
+}
+
+/* sysvipc_sem_proc_show() */
+static int sem_proc_line(struct ipc_obj *o, char *buf, size_t size)
+{
+	struct sem_array *sma = sma_of(o);
+
+	return snprintf(buf, size,
+			"%10d %10d  %4o %10u %5u %5u %5u %5u %10lld %10lld\n",
+			o->key, o->id, o->mode, (unsigned)sma->nsems, o->uid,
+			o->gid, o->cuid, o->cgid, (long long)sma->otime,
+			(long long)sma->ctime);
+}
+
+const struct ipc_ctl_ops sem_ctl_ops = {
+	.kind = IPC_KIND_SEM,
+	.info_cmd = SEM_INFO,
+	.stat_cmd = SEM_STAT,
+	.stat_any_cmd = SEM_STAT_ANY,
+	.ds_size = sizeof(struct semid_ds),
+	.ipc_info_size = sizeof(struct seminfo),
+	.info_size = sizeof(struct seminfo),
+	.info = sem_info,
+	.stat = sem_stat,
+	.set_ctime = sem_set_ctime,
+	.rmid = sem_rmid,
+	.proc_name = "sem",
+	.proc_header = "       key      semid perms      nsems   uid   gid  cuid"
+		       "  cgid      otime      ctime\n",
+	.proc_line = sem_proc_line,
+};
 
 /* GETALL and SETALL move the whole array through a sentry buffer, with
  * sem_lock dropped around the copy (a reference keeps the array). */
@@ -471,7 +519,6 @@ static long sem_all(struct task *t, struct ipc_namespace *ns,
 long sem_ctl(struct task *t, int id, int num, int cmd, uint64_t arg)
 {
 	struct ipc_namespace *ns = ipc_ns(t->k);
-	struct semid_ds ds;
 	struct sem_array *sma;
 	struct ipc_obj *o;
 	long r = 0;
@@ -483,31 +530,6 @@ long sem_ctl(struct task *t, int id, int num, int cmd, uint64_t arg)
 	if (id < 0)
 		return -EINVAL;
 	switch (cmd) {
-	case IPC_INFO:
-	case SEM_INFO:
-		return sem_info(t, ns, cmd, arg);
-	case IPC_STAT:
-	case SEM_STAT:
-	case SEM_STAT_ANY:
-		pthread_mutex_lock(&ns->sem_lock);
-		o = cmd == IPC_STAT ? ipc_ids_find(&ns->sem_ids, id)
-				    : ipc_ids_at(&ns->sem_ids, id);
-		if (!o) {
-			r = -EINVAL;
-		} else if (cmd != SEM_STAT_ANY && ipc_perms(&t->cred, o, 0444)) {
-			r = -EACCES;
-		} else {
-			memset(&ds, 0, sizeof(ds));
-			ipc_obj_to_perm(o, &ds.sem_perm);
-			ds.sem_otime = sma_of(o)->otime;
-			ds.sem_ctime = sma_of(o)->ctime;
-			ds.sem_nsems = (unsigned long)sma_of(o)->nsems;
-			r = cmd == IPC_STAT ? 0 : o->id;
-		}
-		pthread_mutex_unlock(&ns->sem_lock);
-		if (r >= 0 && mm_copy_out(t->mm, arg, &ds, sizeof(ds)))
-			r = -EFAULT;
-		return r;
 	case SETVAL: {
 		int val = (int)arg;	/* union semun by value: the int */
 
@@ -556,27 +578,7 @@ long sem_ctl(struct task *t, int id, int num, int cmd, uint64_t arg)
 		}
 		pthread_mutex_unlock(&ns->sem_lock);
 		return r;
-	case IPC_SET:
-		if (mm_copy_in(t->mm, &ds, arg, sizeof(ds)))
-			return -EFAULT;
-		/* fallthrough */
-	case IPC_RMID:
-		pthread_mutex_lock(&ns->sem_lock);
-		o = ipc_ids_find(&ns->sem_ids, id);
-		if (!o) {
-			r = -EINVAL;
-		} else if ((r = ipc_owner_check(&t->cred, o))) {
-			/* -EPERM */
-		} else if (cmd == IPC_SET) {
-			ipc_obj_set(o, ds.sem_perm.uid, ds.sem_perm.gid,
-				    ds.sem_perm.mode);
-			sma_of(o)->ctime = ipc_now();
-		} else {
-			sma_remove_locked(ns, sma_of(o));
-		}
-		pthread_mutex_unlock(&ns->sem_lock);
-		return r;
 	default:
-		return -EINVAL;
+		return ipc_ctl_common(t, ns, &sem_ctl_ops, id, cmd, arg);
 	}
 }

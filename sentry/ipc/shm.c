@@ -19,6 +19,7 @@
  * segment; the segment owns one reference on its mm object.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -247,10 +248,11 @@ long shm_dt(struct task *t, uint64_t addr)
 	return r;
 }
 
-static void seg_stat(struct shm_seg *s, struct shmid_ds *ds)
+static void shm_stat(struct ipc_obj *o, void *out)
 {
-	memset(ds, 0, sizeof(*ds));
-	ipc_obj_to_perm(&s->perm, &ds->shm_perm);
+	struct shmid_ds *ds = out;
+	struct shm_seg *s = seg_of(o);
+
 	ds->shm_segsz = s->size;
 	ds->shm_atime = s->atime;
 	ds->shm_dtime = s->dtime;
@@ -260,44 +262,84 @@ static void seg_stat(struct shm_seg *s, struct shmid_ds *ds)
 	ds->shm_nattch = (shmatt_t)mm_shm_nattch(s->obj);
 }
 
-static long shm_info(struct task *t, struct ipc_namespace *ns, int cmd,
-		     uint64_t buf)
+static void shm_info(struct ipc_namespace *ns, int cmd, void *out)
 {
-	long maxidx;
-
-	pthread_mutex_lock(&ns->shm_lock);
-	shm_reap_locked(ns);
-	maxidx = ns->shm_ids.max_idx < 0 ? 0 : ns->shm_ids.max_idx;
 	if (cmd == IPC_INFO) {
-		struct shminfo si = {
-			.shmmax = IPC_SHMMAX, .shmmin = IPC_SHMMIN,
-			.shmmni = IPC_SHMMNI, .shmseg = IPC_SHMMNI,
-			.shmall = IPC_SHMALL,
-		};
+		struct shminfo *si = out;
 
-		pthread_mutex_unlock(&ns->shm_lock);
-		return mm_copy_out(t->mm, buf, &si, sizeof(si)) ? -EFAULT
-								: maxidx;
+		si->shmmax = IPC_SHMMAX;
+		si->shmmin = IPC_SHMMIN;
+		si->shmmni = IPC_SHMMNI;
+		si->shmseg = IPC_SHMMNI;
+		si->shmall = IPC_SHMALL;
 	} else {
-		struct shm_info si;
+		struct shm_info *si = out;
 
-		memset(&si, 0, sizeof(si));
-		si.used_ids = ns->shm_ids.in_use;
-		si.shm_tot = ns->shm_tot;
+		si->used_ids = ns->shm_ids.in_use;
+		si->shm_tot = ns->shm_tot;
 		for (int i = 0; i <= ns->shm_ids.max_idx; i++)
 			if (ns->shm_ids.slot[i])
-				si.shm_rss += mm_shm_resident(
+				si->shm_rss += mm_shm_resident(
 					seg_of(ns->shm_ids.slot[i])->obj);
-		pthread_mutex_unlock(&ns->shm_lock);
-		return mm_copy_out(t->mm, buf, &si, sizeof(si)) ? -EFAULT
-								: maxidx;
 	}
 }
+
+static void shm_set_ctime(struct ipc_obj *o, int64_t now)
+{
+	seg_of(o)->ctime = now;
+}
+
+static void shm_rmid(struct ipc_namespace *ns, struct ipc_obj *o)
+{
+	if (!mm_shm_nattch(seg_of(o)->obj)) {
+		seg_destroy(ns, seg_of(o));
+	} else {
+		/* do_shm_rmid: destroyed at the last detach. */
+		o->mode |= SHM_DEST;
+		o->key = IPC_PRIVATE;
+	}
+}
+
+/* sysvipc_shm_proc_show() */
+static int shm_proc_line(struct ipc_obj *o, char *buf, size_t size)
+{
+	struct shm_seg *s = seg_of(o);
+
+	return snprintf(buf, size,
+			"%10d %10d  %4o %21lu %5u %5u  %5lu %5u %5u %5u %5u "
+			"%10lld %10lld %10lld %21lu %21lu\n",
+			o->key, o->id, o->mode, (unsigned long)s->size,
+			(unsigned)s->cpid, (unsigned)s->lpid,
+			(unsigned long)mm_shm_nattch(s->obj), o->uid, o->gid,
+			o->cuid, o->cgid, (long long)s->atime,
+			(long long)s->dtime, (long long)s->ctime,
+			(unsigned long)mm_shm_resident(s->obj) * PAGE_SIZE,
+			0UL);
+}
+
+const struct ipc_ctl_ops shm_ctl_ops = {
+	.kind = IPC_KIND_SHM,
+	.info_cmd = SHM_INFO,
+	.stat_cmd = SHM_STAT,
+	.stat_any_cmd = SHM_STAT_ANY,
+	.ds_size = sizeof(struct shmid_ds),
+	.ipc_info_size = sizeof(struct shminfo),	/* shminfo64 */
+	.info_size = sizeof(struct shm_info),
+	.sync = shm_reap_locked,
+	.info = shm_info,
+	.stat = shm_stat,
+	.set_ctime = shm_set_ctime,
+	.rmid = shm_rmid,
+	.proc_name = "shm",
+	.proc_header = "       key      shmid perms                  size  cpid"
+		       "  lpid nattch   uid   gid  cuid  cgid      atime      dtime"
+		       "      ctime                   rss                  swap\n",
+	.proc_line = shm_proc_line,
+};
 
 long shm_ctl(struct task *t, int id, int cmd, uint64_t buf)
 {
 	struct ipc_namespace *ns = ipc_ns(t->k);
-	struct shmid_ds ds;
 	struct ipc_obj *o;
 	long r = 0;
 
@@ -308,28 +350,6 @@ long shm_ctl(struct task *t, int id, int cmd, uint64_t buf)
 	if (cmd < 0 || id < 0)
 		return -EINVAL;
 	switch (cmd) {
-	case IPC_INFO:
-	case SHM_INFO:
-		return shm_info(t, ns, cmd, buf);
-	case IPC_STAT:
-	case SHM_STAT:
-	case SHM_STAT_ANY:
-		pthread_mutex_lock(&ns->shm_lock);
-		shm_reap_locked(ns);
-		o = cmd == IPC_STAT ? ipc_ids_find(&ns->shm_ids, id)
-				    : ipc_ids_at(&ns->shm_ids, id);
-		if (!o)
-			r = -EINVAL;
-		else if (cmd != SHM_STAT_ANY && ipc_perms(&t->cred, o, 0444))
-			r = -EACCES;
-		else {
-			seg_stat(seg_of(o), &ds);
-			r = cmd == IPC_STAT ? 0 : o->id;
-		}
-		pthread_mutex_unlock(&ns->shm_lock);
-		if (r >= 0 && mm_copy_out(t->mm, buf, &ds, sizeof(ds)))
-			r = -EFAULT;
-		return r;
 	case SHM_LOCK:
 	case SHM_UNLOCK:
 		pthread_mutex_lock(&ns->shm_lock);
@@ -349,32 +369,7 @@ long shm_ctl(struct task *t, int id, int cmd, uint64_t buf)
 		}
 		pthread_mutex_unlock(&ns->shm_lock);
 		return r;
-	case IPC_SET:
-		if (mm_copy_in(t->mm, &ds, buf, sizeof(ds)))
-			return -EFAULT;
-		/* fallthrough */
-	case IPC_RMID:
-		pthread_mutex_lock(&ns->shm_lock);
-		shm_reap_locked(ns);
-		o = ipc_ids_find(&ns->shm_ids, id);
-		if (!o) {
-			r = -EINVAL;
-		} else if ((r = ipc_owner_check(&t->cred, o))) {
-			/* -EPERM */
-		} else if (cmd == IPC_SET) {
-			ipc_obj_set(o, ds.shm_perm.uid, ds.shm_perm.gid,
-				    ds.shm_perm.mode);
-			seg_of(o)->ctime = ipc_now();
-		} else if (!mm_shm_nattch(seg_of(o)->obj)) {
-			seg_destroy(ns, seg_of(o));
-		} else {
-			/* do_shm_rmid: destroyed at the last detach. */
-			o->mode |= SHM_DEST;
-			o->key = IPC_PRIVATE;
-		}
-		pthread_mutex_unlock(&ns->shm_lock);
-		return r;
 	default:
-		return -EINVAL;
+		return ipc_ctl_common(t, ns, &shm_ctl_ops, id, cmd, buf);
 	}
 }

@@ -4,7 +4,7 @@
  *
  * Locks: kernel->lock guards the task and process lists, PID allocation,
  * the process tree, hostname and kill_sig updates. It is taken before a
- * sighand lock and a task's block_lock, and is never held while calling into
+ * sighand lock (task blocking takes no lock: sched.c), and is never held while calling into
  * mm, vfs or the platform (ctx_interrupt excepted: callable from anywhere).
  * The init task runs on kernel_run_init's caller thread, every other task on
  * a host thread of its own (process.c); kernel_run_init returns once init's

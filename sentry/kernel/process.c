@@ -3,7 +3,7 @@
  * Tasks and processes: allocation, PIDs, fork/vfork/clone (kernel/fork.c).
  *
  * Locks: kernel->lock for the task/process lists, PIDs, the process tree and
- * every struct process field; taken before sighand->lock and block_lock;
+ * every struct process field; taken before sighand->lock;
  * never held across mm, vfs or platform calls.
  * References: a task has one reference for its host thread and one for its
  * place on kernel->tasks (dropped when it is released: a non-leader thread at

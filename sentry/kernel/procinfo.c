@@ -340,10 +340,33 @@ void task_account_exit_locked(struct task *t, uint64_t user, uint64_t sys,
 	__atomic_add_fetch(&g->dead_utime_ns, user, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&g->dead_stime_ns, sys, __ATOMIC_RELAXED);
 	max_update(&g->maxrss_kb, rss_kb);
+	/* Faults move to the group too (execve calls this for the old
+	 * image, and the thread goes on counting from 0). */
+	__atomic_add_fetch(&g->dead_min_flt,
+			   __atomic_exchange_n(&t->min_flt, 0, __ATOMIC_RELAXED),
+			   __ATOMIC_RELAXED);
+	__atomic_add_fetch(&g->dead_maj_flt,
+			   __atomic_exchange_n(&t->maj_flt, 0, __ATOMIC_RELAXED),
+			   __ATOMIC_RELAXED);
+}
+
+int task_mm_fault(struct task *t, uint64_t addr, int access)
+{
+	uint64_t fills = mm_file_fills;
+	int r = mm_fault(t->mm, addr, access);
+
+	/* Linux counts in handle_mm_fault (mm_account_fault): major when
+	 * the page needed I/O (VM_FAULT_MAJOR). */
+	if (r == 0)
+		__atomic_add_fetch(mm_file_fills != fills ? &t->maj_flt
+							  : &t->min_flt,
+				   1, __ATOMIC_RELAXED);
+	return r;
 }
 
 struct sum {
 	uint64_t u, s;
+	uint64_t min, maj;
 };
 
 static void sum_thread(struct task *th, void *arg)
@@ -356,23 +379,29 @@ static void sum_thread(struct task *th, void *arg)
 	task_cputimes(th, &u, &s);
 	sm->u += u;
 	sm->s += s;
+	sm->min += ld(&th->min_flt);
+	sm->maj += ld(&th->maj_flt);
 }
 
 void process_rusage(struct task *t, int who, struct rusage *ru)
 {
 	struct signal_group *g = t->sig.group;
-	struct sum sm = { 0, 0 };
+	struct sum sm = { 0 };
 	uint64_t rss = 0;
 
 	memset(ru, 0, sizeof(*ru));
 	switch (who) {
 	case RUSAGE_THREAD:
 		task_cputimes(t, &sm.u, &sm.s);
+		sm.min = ld(&t->min_flt);
+		sm.maj = ld(&t->maj_flt);
 		break;
 	case RUSAGE_CHILDREN:
 		sm.u = ld(&g->cutime_ns);
 		sm.s = ld(&g->cstime_ns);
 		ru->ru_maxrss = (long)ld(&g->cmaxrss_kb);
+		ru->ru_minflt = (long)ld(&g->cmin_flt);
+		ru->ru_majflt = (long)ld(&g->cmaj_flt);
 		ns_to_tv(sm.u, &ru->ru_utime);
 		ns_to_tv(sm.s, &ru->ru_stime);
 		return;
@@ -381,9 +410,13 @@ void process_rusage(struct task *t, int who, struct rusage *ru)
 		process_for_each_thread(t, sum_thread, &sm);
 		sm.u += ld(&g->dead_utime_ns);
 		sm.s += ld(&g->dead_stime_ns);
+		sm.min += ld(&g->dead_min_flt);
+		sm.maj += ld(&g->dead_maj_flt);
 		pthread_mutex_unlock(&t->k->lock);
 		break;
 	}
+	ru->ru_minflt = (long)sm.min;
+	ru->ru_majflt = (long)sm.maj;
 	if (t->mm)
 		rss = mm_resident(t->mm) / 1024;
 	max_update(&g->maxrss_kb, rss);
@@ -395,7 +428,7 @@ void process_rusage(struct task *t, int who, struct rusage *ru)
 void procinfo_cputimes(struct task *t, bool thread, uint64_t ns[4])
 {
 	struct signal_group *g;
-	struct sum sm = { 0, 0 };
+	struct sum sm = { 0 };
 
 	pthread_mutex_lock(&t->k->lock);
 	g = t->sig.group;
@@ -414,6 +447,31 @@ void procinfo_cputimes(struct task *t, bool thread, uint64_t ns[4])
 	pthread_mutex_unlock(&t->k->lock);
 }
 
+void procinfo_faults(struct task *t, bool thread, uint64_t flt[4])
+{
+	struct signal_group *g;
+	struct sum sm = { 0 };
+
+	/* do_task_stat(): a thread's own counts, or the whole group's; the
+	 * children's counts either way. */
+	pthread_mutex_lock(&t->k->lock);
+	g = t->sig.group;
+	if (thread) {
+		sm.min = ld(&t->min_flt);
+		sm.maj = ld(&t->maj_flt);
+	} else if (g) {
+		if (t->proc)
+			process_for_each_thread(t, sum_thread, &sm);
+		sm.min += ld(&g->dead_min_flt);
+		sm.maj += ld(&g->dead_maj_flt);
+	}
+	flt[0] = sm.min;
+	flt[1] = g ? ld(&g->cmin_flt) : 0;
+	flt[2] = sm.maj;
+	flt[3] = g ? ld(&g->cmaj_flt) : 0;
+	pthread_mutex_unlock(&t->k->lock);
+}
+
 void process_zombie_rusage(const struct process *c, struct rusage *ru)
 {
 	struct signal_group *g = c->leader ? c->leader->sig.group : NULL;
@@ -425,6 +483,8 @@ void process_zombie_rusage(const struct process *c, struct rusage *ru)
 	ns_to_tv(ld(&g->dead_utime_ns) + ld(&g->cutime_ns), &ru->ru_utime);
 	ns_to_tv(ld(&g->dead_stime_ns) + ld(&g->cstime_ns), &ru->ru_stime);
 	ru->ru_maxrss = (long)MAX(ld(&g->maxrss_kb), ld(&g->cmaxrss_kb));
+	ru->ru_minflt = (long)(ld(&g->dead_min_flt) + ld(&g->cmin_flt));
+	ru->ru_majflt = (long)(ld(&g->dead_maj_flt) + ld(&g->cmaj_flt));
 }
 
 void process_reap_account_locked(struct process *parent, struct process *c)
@@ -444,4 +504,10 @@ void process_reap_account_locked(struct process *parent, struct process *c)
 			   ld(&g->dead_stime_ns) + ld(&g->cstime_ns),
 			   __ATOMIC_RELAXED);
 	max_update(&pg->cmaxrss_kb, MAX(ld(&g->maxrss_kb), ld(&g->cmaxrss_kb)));
+	__atomic_add_fetch(&pg->cmin_flt,
+			   ld(&g->dead_min_flt) + ld(&g->cmin_flt),
+			   __ATOMIC_RELAXED);
+	__atomic_add_fetch(&pg->cmaj_flt,
+			   ld(&g->dead_maj_flt) + ld(&g->cmaj_flt),
+			   __ATOMIC_RELAXED);
 }

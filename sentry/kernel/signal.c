@@ -4,7 +4,7 @@
  * arch/x86/kernel/signal.c semantics). Frames are in signal_frame.c.
  *
  * Locks (see cvisor/signal.h): kernel->lock -> signal_group->lock ->
- * sighand->lock -> task block_lock. Senders look targets up with
+ * sighand->lock (task_wake takes no lock). Senders look targets up with
  * kernel->lock held, so a target cannot go away under them. Per-thread
  * pending sets and masks change only with the group lock held; the
  * thread's sigpending flag is read without it (task_block).
@@ -293,7 +293,9 @@ static void complete_signal(struct task *t, int sig, bool group)
 		}
 	}
 	if (sig == SIGKILL) {
-		/* Everyone must see it: SIGKILL ends the whole group. */
+		/* Everyone must see it: SIGKILL ends the whole group, a
+		 * stopped one too (threads parked in stop_wait_locked). */
+		pthread_cond_broadcast(&g->stop_cond);
 		list_for_each_entry(ts, &g->threads, group_link) {
 			struct task *o = container_of(ts, struct task, sig);
 
@@ -332,13 +334,16 @@ static void wake_all(struct signal_group *g)
 		signal_kick(container_of(ts, struct task, sig));
 }
 
-struct notify {
-	int code, status;
-};
-
-/* prepare_signal: stop/continue side effects at send time. Returns a
- * CLD_* code to notify the parent with after unlocking, or 0. */
-static int prepare_signal(struct task *t, int sig)
+/*
+ * prepare_signal: stop/continue side effects at send time, with the group
+ * lock held. A SIGCONT that ends a group stop makes WCONTINUED reportable
+ * and wakes the parent's waiters at once; the SIGCHLD (CLD_CONTINUED) is
+ * sent by the first of the group's threads to run again
+ * (signal_deliver_pending), as Linux's get_signal() does for
+ * SIGNAL_CLD_CONTINUED. So no sender ever notifies a parent itself, and
+ * senders may hold kernel->lock.
+ */
+static void prepare_signal(struct task *t, int sig)
 {
 	struct signal_group *g = t->sig.group;
 
@@ -350,20 +355,18 @@ static int prepare_signal(struct task *t, int sig)
 			g->stopped = false;
 			g->stop_report = false;
 			g->cont_report = true;
+			__atomic_store_n(&g->cont_notify, true, __ATOMIC_SEQ_CST);
 			pthread_cond_broadcast(&g->stop_cond);
 			wake_all(g);
-			return CLD_CONTINUED;
+			if (process_child_state_changed)
+				process_child_state_changed(t);
 		}
 	}
-	return 0;
 }
-
-static void notify_parent(struct task *t, int code, int status);
-static void notify_parent_locked(struct task *t, int code, int status);
 
 /* send_signal_locked(). group: to the shared pending set. */
 static int send_locked(struct task *t, const siginfo_t *info, bool group,
-		       bool force, int *notify)
+		       bool force)
 {
 	struct signal_group *g = t->sig.group;
 	struct sigpending *p = group ? &g->shared_pending : &t->sig.pending;
@@ -373,7 +376,7 @@ static int send_locked(struct task *t, const siginfo_t *info, bool group,
 
 	if (g->exiting)
 		return 0;
-	*notify = prepare_signal(t, sig);
+	prepare_signal(t, sig);
 	if (sig_ignored(t, sig, force))
 		return 0;
 	/* Standard signals coalesce. */
@@ -397,33 +400,20 @@ static int send_locked(struct task *t, const siginfo_t *info, bool group,
 	return 0;
 }
 
-/* klocked: the caller holds kernel->lock (the parent notification that a
- * SIGCONT may cause then must not take it again). */
-static int send_common_k(struct task *t, const siginfo_t *info, bool group,
-			 bool force, bool klocked)
+/* Takes the group lock only: callable with or without kernel->lock. */
+static int send_common(struct task *t, const siginfo_t *info, bool group,
+		       bool force)
 {
-	int notify = 0, r;
+	int r;
 
 	if (info->si_signo == 0)
 		return 0;
 	if (info->si_signo < 1 || info->si_signo > CV_NSIG)
 		return -EINVAL;
 	sig_lock(t);
-	r = send_locked(t, info, group, force, &notify);
+	r = send_locked(t, info, group, force);
 	sig_unlock(t);
-	if (notify) {
-		if (klocked)
-			notify_parent_locked(t, notify, SIGCONT);
-		else
-			notify_parent(t, notify, SIGCONT);
-	}
 	return r;
-}
-
-static int send_common(struct task *t, const siginfo_t *info, bool group,
-		       bool force)
-{
-	return send_common_k(t, info, group, force, false);
 }
 
 int signal_send_task(struct task *t, const siginfo_t *info)
@@ -433,9 +423,7 @@ int signal_send_task(struct task *t, const siginfo_t *info)
 
 int signal_send_group_locked(struct task *t, const siginfo_t *info)
 {
-	int notify;
-
-	return send_locked(t, info, true, true, &notify);
+	return send_locked(t, info, true, true);
 }
 
 int signal_send_group(struct task *t, const siginfo_t *info)
@@ -443,14 +431,16 @@ int signal_send_group(struct task *t, const siginfo_t *info)
 	return send_common(t, info, true, false);
 }
 
+/* Sending never takes kernel->lock (prepare_signal), so these are the
+ * plain senders; kept for callers that hold it. */
 int signal_send_task_klocked(struct task *t, const siginfo_t *info)
 {
-	return send_common_k(t, info, false, false, true);
+	return send_common(t, info, false, false);
 }
 
 int signal_send_group_klocked(struct task *t, const siginfo_t *info)
 {
-	return send_common_k(t, info, true, false, true);
+	return send_common(t, info, true, false);
 }
 
 int signal_send_tgid(struct kernel *k, int tgid, const siginfo_t *info)
@@ -464,7 +454,7 @@ int signal_send_tgid(struct kernel *k, int tgid, const siginfo_t *info)
 		pthread_mutex_unlock(&k->lock);
 		return -ESRCH;
 	}
-	r = send_common_k(t, info, true, false, true);
+	r = send_common(t, info, true, false);
 	pthread_mutex_unlock(&k->lock);
 	return r;
 }
@@ -474,15 +464,13 @@ bool signal_send_prealloc(struct task *t, struct sigqueue *q, bool to_thread)
 	struct signal_group *g = t->sig.group;
 	struct sigpending *p = to_thread ? &t->sig.pending : &g->shared_pending;
 	int sig = q->info.si_signo;
-	int notify = 0;
 
 	/* Called with the group lock held (the timer's owner). */
 	if (!list_empty(&q->link))
 		return false;
 	if (g->exiting)
 		return true;
-	notify = prepare_signal(t, sig);
-	(void)notify; /* SIGCONT from a timer: parent not told (rare) */
+	prepare_signal(t, sig);
 	if (sig_ignored(t, sig, false))
 		return true;
 	q->counted = false;
@@ -548,16 +536,21 @@ void signal_set_blocked_locked(struct task *t, uint64_t newmask)
 
 /* ---- parent notification, group stop ---- */
 
-/* With kernel->lock held. */
-static void notify_parent_locked(struct task *t, int code, int status)
+/* do_notify_parent_cldstop(): t's group stopped or continued. Called by a
+ * thread of that group with no lock held. */
+static void notify_parent(struct task *t, int code, int status)
 {
+	struct kernel *k = t->k;
 	struct task *parent;
 	siginfo_t info;
 
+	pthread_mutex_lock(&k->lock);
 	if (process_child_state_changed)
 		process_child_state_changed(t);
-	if (t->ppid <= 0)
+	if (t->ppid <= 0) {
+		pthread_mutex_unlock(&k->lock);
 		return;
+	}
 	memset(&info, 0, sizeof(info));
 	info.si_signo = SIGCHLD;
 	info.si_code = code;
@@ -570,17 +563,9 @@ static void notify_parent_locked(struct task *t, int code, int status)
 
 		/* do_notify_parent_cldstop: SA_NOCLDSTOP silences it. */
 		if (!(ka.flags & SA_NOCLDSTOP))
-			send_common_k(parent, &info, true, true, true);
+			send_common(parent, &info, true, true);
 		task_wake(parent);
 	}
-}
-
-static void notify_parent(struct task *t, int code, int status)
-{
-	struct kernel *k = t->k;
-
-	pthread_mutex_lock(&k->lock);
-	notify_parent_locked(t, code, status);
 	pthread_mutex_unlock(&k->lock);
 }
 
@@ -861,7 +846,6 @@ static void force_sig_locked(struct task *t, const siginfo_t *info)
 	int sig = info->si_signo;
 	struct sighand *sh = t->sig.sighand;
 	struct cv_sigaction *ka;
-	int notify;
 
 	pthread_mutex_lock(&sh->lock);
 	ka = &sh->action[sig - 1];
@@ -875,7 +859,7 @@ static void force_sig_locked(struct task *t, const siginfo_t *info)
 	if (ka->handler == H_DFL)
 		t->sig.group->unkillable = false;
 	pthread_mutex_unlock(&sh->lock);
-	send_locked(t, info, false, true, &notify);
+	send_locked(t, info, false, true);
 	recalc_sigpending(t);
 }
 
@@ -934,7 +918,8 @@ void signal_deliver_pending(struct task *t)
 	cur_task = t;
 	signal_check_cpu_timers(t);
 	if (!__atomic_load_n(&t->sig.sigpending, __ATOMIC_SEQ_CST) &&
-	    !g->stopped && !t->sig.restore_saved_mask) {
+	    !g->stopped && !t->sig.restore_saved_mask &&
+	    !__atomic_load_n(&g->cont_notify, __ATOMIC_SEQ_CST)) {
 		restart_fixup(t, false, 0);
 		return;
 	}
@@ -954,11 +939,25 @@ void signal_deliver_pending(struct task *t)
 			task_exit(t, st);
 			return;
 		}
-		if (g->stopped) {
+		if (g->cont_notify) {
+			/* get_signal(): SIGNAL_CLD_CONTINUED, told by the
+			 * first thread to run after the SIGCONT. */
+			__atomic_store_n(&g->cont_notify, false,
+					 __ATOMIC_SEQ_CST);
+			sig_unlock(t);
+			notify_parent(t, CLD_CONTINUED, SIGCONT);
+			sig_lock(t);
+			continue;
+		}
+		if (g->stopped && !killed(t)) {
 			stop_wait_locked(t);
 			continue;
 		}
-		sig = signal_dequeue_locked(t, t->sig.blocked, &info);
+		/* Killed while stopped (stop_wait_locked returned on a
+		 * pending SIGKILL): take the SIGKILL and nothing else, or
+		 * this loop would spin here with the group lock held. */
+		sig = signal_dequeue_locked(t, g->stopped ? ~CV_SIGBIT(SIGKILL) :
+					    t->sig.blocked, &info);
 		if (!sig)
 			break;
 		pthread_mutex_lock(&t->sig.sighand->lock);
@@ -986,6 +985,7 @@ void signal_deliver_pending(struct task *t)
 			 * core bit stays clear). */
 			g->exiting = true;
 			g->exit_status = sig;
+			pthread_cond_broadcast(&g->stop_cond);
 			wake_all(g);
 			sig_unlock(t);
 			log_debug("task %d: killed by signal %d", t->tid, sig);
@@ -1100,7 +1100,7 @@ static void pgrp_send_one(struct task *o, void *arg)
 	    (o->tgid <= 1 || o->tgid == ps->self->tgid))
 		return;
 	ps->count++;
-	r = send_common_k(o, ps->info, true, false, true);
+	r = send_common(o, ps->info, true, false);
 	if (r && r != -EPERM)
 		ps->err = r;
 	else if (!r && ps->pgid > 0)
@@ -1129,7 +1129,7 @@ int signal_send_tid(struct kernel *k, int tgid, int tid, const siginfo_t *info)
 		pthread_mutex_unlock(&k->lock);
 		return -ESRCH;
 	}
-	r = send_common_k(t, info, false, false, true);
+	r = send_common(t, info, false, false);
 	pthread_mutex_unlock(&k->lock);
 	return r;
 }

@@ -135,6 +135,8 @@ static const char *mount_type(enum fs_kind kind)
 		return "proc";
 	case FS_SYSFS:
 		return "sysfs";
+	case FS_MQUEUE:
+		return "mqueue";
 	case FS_HOST:
 		return "host";
 	}

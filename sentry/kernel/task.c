@@ -51,7 +51,7 @@ bool task_must_die(struct task *t)
 static void handle_fault(struct task *t, const struct stop_info *st)
 {
 	if (st->signo == SIGSEGV || st->signo == SIGBUS) {
-		if (mm_fault(t->mm, st->addr, st->access) == 0)
+		if (task_mm_fault(t, st->addr, st->access) == 0)
 			return;
 	}
 	signal_fault(t, st);

@@ -17,8 +17,10 @@
  *    read()/write() share one copy of the data, as with Linux's page cache.
  *    A page wholly past EOF faults with -EFAULT (SIGSEGV; Linux: SIGBUS).
  *  - MAP_SHARED of other files (gofer) uses a mobj filled from the file;
- *  - MAP_PRIVATE of any file copies the page on fault (vfs_pread); this is
- *    where copy-on-write of file pages will go.
+ *  - MAP_PRIVATE of any file copies the page on fault (fill_frames:
+ *    vfs_read_frames, a copy inside the host kernel from the file's host
+ *    fd, else vfs_pread); this is where copy-on-write of file pages will
+ *    go.
  *
  * References:
  *  - each present PTE holds one reference on its frame (for a mappable file
@@ -107,7 +109,11 @@
 #define MM_STACK_GAP (128ULL << 20)
 /* Pages populated and mapped per fault (aligned block around the address). */
 #define FAULT_AROUND_PAGES 16
+/* Anonymous private memory touched in order (heap, arenas, a big memset)
+ * doubles its block per sequential fault up to this (fault_in). */
+#define FAULT_AROUND_ANON_MAX 64
 #define FAULT_AROUND_FILE 64	/* private file mappings (fault_in) */
+#define FAULT_AROUND_TEXT 256	/* ... that are executable (code) */
 /* stack_guard_gap (mm/mmap.c): 256 pages kept free below a growsdown VMA. */
 #define STACK_GUARD_GAP (256ULL << PAGE_SHIFT)
 /* Default RLIMIT_STACK (_STK_LIM). */
@@ -157,6 +163,10 @@ struct vma {
 	uint64_t off;		/* file offset of start */
 	struct mobj *obj;	/* shared mapping: referenced */
 	uint64_t pgoff;		/* obj page index of start */
+	/* Anonymous private: where the last fault-around block ended and
+	 * its size in pages (0: FAULT_AROUND_PAGES), see fault_in. */
+	uint64_t fa_next;
+	unsigned int fa_pages;
 };
 
 struct mm {
@@ -174,6 +184,7 @@ struct mm {
 	int refs;		/* atomic: tasks sharing this mm */
 	struct file *exe_file;	/* referenced; mm_set_exec */
 	struct mm_args args;
+	uint64_t map_seq;	/* platform mapping changes made (mm_fault) */
 };
 
 /* ---- small helpers ---- */
@@ -290,6 +301,28 @@ static int fill_from_file(struct file *f, void *dst, size_t len, uint64_t off)
 		done += (size_t)r;
 	}
 	return 0;
+}
+
+__thread uint64_t mm_file_fills;
+
+/* Fill fresh (zeroed) frames [off, off+len) from f at file offset foff:
+ * inside the host kernel when the file's data is a host fd
+ * (vfs_read_frames: the sentry never maps these pages in), else through
+ * the sentry's mapping. 0 or -errno. */
+static int fill_frames(struct mm *mm, struct file *f, uint64_t off,
+		       uint64_t len, uint64_t foff)
+{
+	mm_file_fills++;	/* a major fault, if a fault (procinfo.c) */
+	if (vfs_read_frames(f, mm->mf, off, len, foff) >= 0)
+		return 0;
+	/* Not possible for this file (or the splice failed part way): read
+	 * the whole range through the sentry's mapping. Fresh frames are
+	 * holes in the memory file: make the run present with one call
+	 * rather than one host page fault per page inside the read. */
+	if (len > PAGE_SIZE)
+		(void)madvise(memfile_ptr(mm->mf, off), len,
+			      23 /* MADV_POPULATE_WRITE, Linux 5.14 */);
+	return fill_from_file(f, memfile_ptr(mm->mf, off), len, foff);
 }
 
 /* ---- VMA array ---- */
@@ -582,6 +615,7 @@ static void protect_run(struct mm *mm, struct run *r)
 
 	if (r->start == r->end)
 		return;
+	mm->map_seq++;
 	err = pops(mm)->as_protect(mm->as, r->start, r->end - r->start,
 				   r->prot);
 	if (err)
@@ -670,10 +704,8 @@ static int64_t mobj_frame(struct mm *mm, struct vma *v, uint64_t va)
 			return off;
 		}
 		if (o->file) {
-			err = fill_from_file(o->file,
-					     memfile_ptr(mm->mf, (uint64_t)off),
-					     PAGE_SIZE,
-					     o->file_off + (idx << PAGE_SHIFT));
+			err = fill_frames(mm, o->file, (uint64_t)off, PAGE_SIZE,
+					  o->file_off + (idx << PAGE_SHIFT));
 			if (err) {
 				memfile_frame_put(mm->mf, (uint64_t)off);
 				pthread_mutex_unlock(&o->lock);
@@ -692,14 +724,7 @@ static int64_t mobj_frame(struct mm *mm, struct vma *v, uint64_t va)
 static int fill_run(struct mm *mm, struct vma *v, uint64_t va, uint64_t off,
 		    uint64_t len)
 {
-	/* Fresh frames are holes in the memory file: make the whole run
-	 * present in the sentry's mapping with one call rather than one
-	 * host page fault per page inside the read (costly in a VM). */
-	if (len > PAGE_SIZE)
-		(void)madvise(memfile_ptr(mm->mf, off), len,
-			      23 /* MADV_POPULATE_WRITE, Linux 5.14 */);
-	if (!fill_from_file(v->file, memfile_ptr(mm->mf, off), len,
-			    v->off + (va - v->start)))
+	if (!fill_frames(mm, v->file, off, len, v->off + (va - v->start)))
 		return 0;
 	range_clear(mm, va, va + len);
 	return -EFAULT;
@@ -791,6 +816,7 @@ static void map_run(struct map_ctx *c)
 
 	if (c->r.start == c->r.end)
 		return;
+	c->mm->map_seq++;
 	err = pops(c->mm)->as_map(c->mm->as, c->r.start, c->r.end - c->r.start,
 				  c->r.prot, c->r.off);
 	if (err) {
@@ -842,12 +868,38 @@ static int fault_in(struct mm *mm, struct vma *v, uint64_t va)
 {
 	/* Private file mappings (text, data of binaries and libraries) take
 	 * bigger blocks: each fault is a round trip to the platform, dearer
-	 * than reading and mapping a few more pages of a file. */
-	uint64_t blk = (v->file && !vma_file_shared(v) ? FAULT_AROUND_FILE :
+	 * than reading and mapping a few more pages of a file (a splice of
+	 * 64 pages costs ~50 us, a fault 100+ us). Code gets the biggest
+	 * (1 MiB): it is read front to back by the loader and startup of
+	 * big programs (python's text is 5 MiB); data mappings keep 256 KiB
+	 * so random access to a big file does not read 1 MiB a touch. */
+	uint64_t blk = (v->file && !vma_file_shared(v) ?
+			((v->prot & PROT_EXEC) ? FAULT_AROUND_TEXT :
+						 FAULT_AROUND_FILE) :
 			FAULT_AROUND_PAGES) * PAGE_SIZE;
-	uint64_t start = MAX(v->start, va & ~(blk - 1));
-	uint64_t end = MIN(v->end, (va & ~(blk - 1)) + blk);
+	uint64_t start, end;
 	int err;
+
+	/* Anonymous private memory: a fault just past the previous block
+	 * (memory touched in ascending order) doubles the block, like
+	 * readahead; any other fault starts again at FAULT_AROUND_PAGES.
+	 * Frames never touched stay holes of the memory file (no host
+	 * memory), but count as resident, so the block stays modest. */
+	if (!v->file && !v->obj) {
+		unsigned int pages = v->fa_pages ? v->fa_pages :
+				     FAULT_AROUND_PAGES;
+
+		if (v->fa_next && PAGE_ALIGN_DOWN(va) == v->fa_next)
+			pages = MIN(pages * 2, FAULT_AROUND_ANON_MAX);
+		else
+			pages = FAULT_AROUND_PAGES;
+		v->fa_pages = pages;
+		blk = (uint64_t)pages * PAGE_SIZE;
+	}
+	start = MAX(v->start, va & ~(blk - 1));
+	end = MIN(v->end, (va & ~(blk - 1)) + blk);
+	if (!v->file && !v->obj)
+		v->fa_next = end;
 
 	/* Ascending order, so fresh frames come out contiguous and the
 	 * block needs one as_map. Neighbours are best effort (and, for a
@@ -885,6 +937,7 @@ static int cow_break(struct mm *mm, const struct vma *v, uint64_t va,
 	}
 	npte = frame | PTE_PRESENT;
 	if (pte & PTE_MAPPED) {
+		mm->map_seq++;
 		/* The old (shared) frame must not stay visible here. */
 		err = frame == old ?
 			pops(mm)->as_protect(mm->as, va, PAGE_SIZE, v->prot) :
@@ -902,6 +955,41 @@ static int cow_break(struct mm *mm, const struct vma *v, uint64_t va,
 	if (frame != old)
 		memfile_frame_put(mm->mf, old);
 	return 0;
+}
+
+/*
+ * A fault of unknown access (ptrace) on a page the platform maps as its VMA
+ * allows: a protection fault (say a write to a read-only page), or a stale
+ * one. Threads of one address space fault concurrently and are served one
+ * at a time, so the fault may have seen the page before another thread
+ * mapped it, broke its copy-on-write or mprotect()ed it. Without the access
+ * type the two look the same, so the faulting thread retries once: a stale
+ * fault does not come back; a real one does with no mapping change since
+ * (mm->map_seq), and is a SIGSEGV. Mapping changes by other threads in
+ * between allow another retry, up to STALE_TRIES. Per task thread: this
+ * runs on the faulting task's own host thread.
+ */
+#define STALE_TRIES 8
+static __thread struct {
+	const struct mm *mm;
+	uint64_t va, seq;
+	unsigned int tries;
+} last_stale;
+
+static bool fault_maybe_stale(struct mm *mm, uint64_t va)
+{
+	if (last_stale.mm == mm && last_stale.va == va &&
+	    (last_stale.seq == mm->map_seq ||
+	     ++last_stale.tries >= STALE_TRIES)) {
+		last_stale.tries = 0;
+		return false;
+	}
+	if (last_stale.mm != mm || last_stale.va != va)
+		last_stale.tries = 0;
+	last_stale.mm = mm;
+	last_stale.va = va;
+	last_stale.seq = mm->map_seq;
+	return true;
 }
 
 int mm_fault(struct mm *mm, uint64_t addr, int access)
@@ -940,11 +1028,15 @@ int mm_fault(struct mm *mm, uint64_t addr, int access)
 		/* The platform already maps the page with the VMA's
 		 * protection. If it could not tell the access, this was a
 		 * protection fault (say a write to a read-only page): SIGSEGV,
-		 * else the workload would fault here forever. With a known,
-		 * allowed access it is spurious (a platform that lost the
-		 * mapping): map the page again. */
-		if (!access && pte_prot(pte) == map_prot(v, pte))
+		 * else the workload would fault here forever; unless it may be
+		 * stale (fault_maybe_stale): retry. With a known, allowed
+		 * access it is spurious (a platform that lost the mapping):
+		 * map the page again. */
+		if (!access && pte_prot(pte) == map_prot(v, pte)) {
+			if (fault_maybe_stale(mm, va))
+				err = 0;
 			goto out;
+		}
 		log_debug("mm: spurious fault at %#" PRIx64, addr);
 		pt_set(&mm->pt, va, pte & ~PTE_MAPPED);
 	}
@@ -2445,6 +2537,7 @@ uint64_t mm_resident(struct mm *mm)
 
 int mm_dump_maps(struct mm *mm, char *buf, size_t size)
 {
+	char fname[4096 + 16];	/* a path and " (deleted)" */
 	size_t pos = 0;
 
 	if (!size)
@@ -2469,6 +2562,8 @@ int mm_dump_maps(struct mm *mm, char *buf, size_t size)
 		}
 		if (v->start <= mm->start_stack && mm->start_stack < v->end)
 			name = "[stack]";
+		else if (f && vfs_file_d_path(f, fname, sizeof(fname)) > 0)
+			name = fname;
 		else if (!f && v->start >= mm->brk_start &&
 			 v->end <= PAGE_ALIGN_UP(mm->brk) && mm->brk_start)
 			name = "[heap]";

@@ -82,6 +82,21 @@ int vfs_file_punch(struct file *f UNUSED, uint64_t off UNUSED,
 	return -ENXIO;
 }
 
+/* /proc/PID/maps names files with it; nothing to name here. */
+int vfs_file_d_path(struct file *f UNUSED, char *buf UNUSED,
+		    size_t size UNUSED)
+{
+	return -ENOENT;
+}
+
+/* No host fd behind these files: mm reads them with vfs_pread. */
+ssize_t vfs_read_frames(struct file *f UNUSED, struct memfile *m UNUSED,
+			uint64_t mfoff UNUSED, size_t len UNUSED,
+			uint64_t off UNUSED)
+{
+	return -EOPNOTSUPP;
+}
+
 static struct memfile *mf;
 
 static char *const fuzz_argv[] = { "prog", "arg", NULL };

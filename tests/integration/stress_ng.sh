@@ -3,9 +3,12 @@
 # platform: each must end with "successful run completed", exit 0 and print no
 # "fail:" line. A hang or a sentry crash shows as a timeout or a bad status.
 #   CVISOR=bin/cvisor tests/integration/stress_ng.sh      (or pass the path as $1)
-# `make stress` runs it. It is not part of `make test`: it still finds intermittent
-# bugs (--wait hung once under systrap, --sem once saw a MAP_SHARED counter as 0 under
-# ptrace), which are open work, not something to retry away in CI.
+# `make stress` runs it. It is not part of `make test` (several minutes). Bugs it
+# found are fixed with a regression test each, not retried away: --wait hung (a
+# SIGKILL to a stopped process spun in the delivery loop holding the group lock;
+# tests/syscalls/waitstop_test.c) and --sem saw its bogo-op checksum as 0 under
+# ptrace (the child was killed by a spurious SIGSEGV: two threads faulting on one
+# page, the second taken for a protection fault; tests/syscalls/mm_race_test.c).
 set -u
 CVISOR=${1:-${CVISOR:-bin/cvisor}}
 case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
@@ -13,11 +16,8 @@ PLATFORMS=${PLATFORMS:-"systrap ptrace"}
 T=${STRESS_TIMEOUT:-60}
 SECS=${STRESS_SECONDS:-1}
 STRESSORS=${STRESSORS:-"fork vfork clone pthread kill sigchld sigsuspend sigrt sigq
-	wait zombie futex pipe pipeherd eventfd sigfd pidfd timerfd sem-sysv msg mq
+	wait zombie futex pipe pipeherd eventfd sigfd pidfd timerfd sem sem-sysv msg mq
 	shm shm-sysv inotify splice"}
-# Left out: --sem (POSIX semaphores) fails now and then under ptrace with
-# "corrupted bogo-ops counter": a MAP_SHARED page written by the child read as 0
-# by the parent; a known open bug, not hidden by a retry.
 SNG=$(command -v stress-ng || true)
 
 n=0

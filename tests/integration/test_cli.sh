@@ -79,25 +79,27 @@ for P in $PLATFORMS; do
 	[ $RC -eq 0 ] && grep -qE '(brk|arch_prctl|set_tid_address|exit_group|execve|getpid)' "$ERR"
 	check $? "[$P] --strace writes syscall lines to stderr"
 
-	# The root is an overlay (writes go to memory) by default, read-only with
-	# --overlay2=none; either way the host never changes.
+	# The root is an overlay (writes go to memory) by default: the host
+	# never changes. (--overlay2=none writes to the host root: below, with a
+	# private root only.)
 	rm -f /cvisor-should-not-exist
 	cv "${G[@]}" do -- $BB sh -c 'echo x > /cvisor-should-not-exist && . /cvisor-should-not-exist 2>/dev/null; echo y >> /cvisor-should-not-exist && echo ok'
 	[ $RC -eq 0 ] && [ "$(cat "$OUT")" = ok ] && [ ! -e /cvisor-should-not-exist ]
 	check $? "[$P] writing under / works in the sandbox and the host is unchanged"
-	cv --overlay2=none "${G[@]}" do -- $BB touch /cvisor-should-not-exist
-	[ $RC -ne 0 ] && [ ! -e /cvisor-should-not-exist ]
-	check $? "[$P] --overlay2=none: writing under / fails and the host is unchanged"
-	rm -f /cvisor-should-not-exist
+	rm -f "$ROOT/written"
+	cv --overlay2=none "${G[@]}" do --root "$ROOT" -- /bin/busybox sh -c 'echo x > /written'
+	[ $RC -eq 0 ] && [ "$(cat "$ROOT/written" 2>/dev/null)" = x ]
+	check $? "[$P] --overlay2=none: a write under / lands in the (private) host root"
+	rm -f /cvisor-should-not-exist "$ROOT/written"
 
 	# A host file of our own (not /etc/*: a broken sandbox must not damage the host).
 	echo original >"$FIX/hostfile"
 	cv "${G[@]}" do -- $BB sh -c "echo x >> $FIX/hostfile && . $FIX/hostfile"
 	[ "$(cat "$FIX/hostfile")" = original ]
 	check $? "[$P] appending to a host file changes only the sandbox's copy"
-	cv --overlay2=none "${G[@]}" do -- $BB sh -c "echo x >> $FIX/hostfile"
-	[ $RC -ne 0 ] && [ "$(cat "$FIX/hostfile")" = original ]
-	check $? "[$P] --overlay2=none: appending to a host file fails, file unchanged"
+	cv "${G[@]}" do --root "$ROOT" -- /bin/busybox sh -c 'echo x > /written && echo y >> /cvisor-root-marker'
+	[ $RC -eq 0 ] && [ ! -e "$ROOT/written" ] && [ "$(cat "$ROOT/cvisor-root-marker")" = inside-root ]
+	check $? "[$P] the default overlay over a --root: the host root is unchanged"
 
 	name=/tmp/cvisor-it-$$-$P
 	rm -f "$name"

@@ -8,11 +8,16 @@
 #  - DIR/escape -> / and DIR/up -> ../../..: reading through them inside
 #    gives the sandbox's own view of the path (a decoy inside DIR), never
 #    the host's file; "/.." stays "/";
-#  - the same with the read-only root served directly (--overlay2=none);
+#  - the same with the root served directly (--overlay2=none, writable);
 #  - a bind mount (--volume DIR2:/vol, ro and rw) under the same rename race
 #    inside DIR2, and symlinks in DIR2 that climb out of it (../host/secret)
 #    or name the host path: never the host's secret (each mount is its own
-#    gofer root with its own handle namespace).
+#    gofer root with its own handle namespace);
+#  - writes on an rw bind mount under the same race, with "sub" flipping to
+#    a symlink to a host directory outside the mount: link, rename
+#    (plain and RENAME_EXCHANGE), symlink, chmod and truncate below "sub"
+#    never touch that directory (the gofer acts on directory handles and
+#    single names, never on re-walked paths).
 #   CVISOR=bin/cvisor tests/integration/test_gofer_security.sh   (or pass the path as $1)
 # Host fixtures live under /var/tmp (the sandbox's /tmp is a private tmpfs).
 set -u
@@ -22,7 +27,7 @@ PLATFORMS=${PLATFORMS:-"systrap ptrace"}
 T=${GSEC_TIMEOUT:-60}
 RUNS=${GSEC_RUNS:-8}	# sandboxes per platform during the swap loop
 BB=/bin/busybox
-PER=5
+PER=6
 
 n=0
 ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
@@ -68,6 +73,12 @@ make_subs() {
 make_subs
 
 cv() { timeout -k 5 "$T" "$CVISOR" "$@" </dev/null; }
+
+# The write ops of 6. run through tests/integration/rw_helper.c.
+RWH=""
+if cc -static -O1 -o "$R/bin/rwh" "$(dirname "$0")/rw_helper.c" 2>/dev/null; then
+	RWH=$R/bin/rwh
+fi
 
 # The swap loop: sub <- sub.dir, back; sub <- sub.lnk, back; each a rename(2).
 # In directory $1 (default: the root).
@@ -151,7 +162,7 @@ for P in $PLATFORMS; do
 	ok $? "[$P] ../ (in links and paths) stops at the sandbox root"
 	grep -q "$MARK" "$FIX/out" "$FIX/err" && echo "# LEAK: $(cat "$FIX/out")"
 
-	# 4. The same with the read-only root served directly (no overlay).
+	# 4. The same with the root served directly (no overlay; writable now).
 	cv "${G[@]}" --overlay2=none do --root "$R" -- /bin/busybox sh -c \
 		"read -r a </escape$S; read -r b </up$S; read -r c </sub.lnk$S; echo \"\$a \$b \$c\"" \
 		>"$FIX/out" 2>"$FIX/err"
@@ -194,4 +205,43 @@ for P in $PLATFORMS; do
 	[ $leak -eq 0 ] && [ $ran -eq $((RUNS / 2 + 1)) ] && [ $reads -gt 0 ]
 	ok $? "[$P] --volume (ro and rw) under the rename race and links out of it: no host byte ($reads reads inside, $leak leaks)"
 	[ $ran -eq $((RUNS / 2 + 1)) ] || diag <"$FIX/err"
+
+	# 6. Writes under the race: V/sub flips between a directory and a
+	# symlink to $O, a host directory outside the mount holding the same
+	# names. Whatever a walk saw, the ops must land inside V.
+	if [ -z "$RWH" ]; then
+		ok 0 "[$P] rw volume writes under the rename race # SKIP no cc"
+		continue
+	fi
+	O=$FIX/outside
+	rm -rf "$V" "$O"
+	mkdir -p "$V/sub.dir" "$O"
+	for d in "$V/sub.dir" "$O"; do
+		echo data >"$d/file"; echo a >"$d/a"; echo b >"$d/b"
+	done
+	ln -s "$O" "$V/sub.lnk"
+	cp -a "$V/sub.dir" "$V/sub"
+	osnap=$(cd "$O" && stat -c '%n %a %s %h %i %Y' * | sort)
+	swap_loop "$V" &
+	SWAP=$!
+	WWORK="i=0; while [ \$i -lt 12 ]; do i=\$((i+1));
+	 h link /vol/sub/file /vol/sub/l\$i; h rename /vol/sub/a /vol/sub/n\$i;
+	 h rename /vol/sub/n\$i /vol/sub/a; h rename /vol/sub/a /vol/sub/b exchange;
+	 h symlink / /vol/sub/s\$i; h chmod /vol/sub/file 600; h truncate /vol/sub/b 0;
+	done; echo done"
+	ran=0 wrote=0
+	for i in $(seq 1 $((RUNS / 2 + 1))); do
+		cv "${G[@]}" do --root "$R" --volume "$V:/vol" -- /bin/busybox sh -c \
+			"h() { /bin/rwh \"\$@\"; }; $WWORK" >"$FIX/out" 2>"$FIX/err"
+		grep -q '^done$' "$FIX/out" && ran=$((ran + 1))
+		grep -q '^done$' "$FIX/out" || { tail -n 3 "$FIX/out"; tail -n 3 "$FIX/err"; } >"$FIX/why"
+		wrote=$((wrote + $(grep -c ' ok$' "$FIX/out")))
+	done
+	kill "$SWAP" 2>/dev/null
+	wait "$SWAP" 2>/dev/null
+	SWAP=""
+	[ "$(cd "$O" && stat -c '%n %a %s %h %i %Y' * | sort)" = "$osnap" ] &&
+		[ $ran -eq $((RUNS / 2 + 1)) ] && [ $wrote -gt 0 ]
+	ok $? "[$P] rw volume: link, rename, exchange, symlink, chmod, truncate under the rename race stay inside ($ran sandboxes ran, $wrote ops done)"
+	[ $ran -eq $((RUNS / 2 + 1)) ] || { diag <"$FIX/why"; ls -la "$O" | diag; }
 done

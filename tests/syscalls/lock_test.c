@@ -10,6 +10,7 @@
  * status carries its verdict (0 = as expected).
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/file.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -45,12 +46,18 @@ static int setlk(int fd, int cmd, short type, off_t start, off_t len)
 	return fcntl(fd, cmd, &fl);
 }
 
-/* Wait for the child's "about to block" byte, then a little more. */
-static void await_block(int rfd)
+/* The child's "ready" byte (fork_child). */
+static bool wait_ready(int rfd)
 {
 	char c;
 
-	if (read(rfd, &c, 1) != 1)
+	return read(rfd, &c, 1) == 1;
+}
+
+/* Wait for the child's "about to block" byte, then a little more. */
+static void await_block(int rfd)
+{
+	if (!wait_ready(rfd))
 		diag("child did not report");
 	sleep_ms(HOLD_MS);
 }
@@ -64,10 +71,15 @@ static int child_status(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* Child: open the file itself, signal, take the lock blocking; exit 0 if
- * it got it only after about HOLD_MS. kind: 0 F_SETLKW, 1 F_OFD_SETLKW,
- * 2 flock. */
-static pid_t blocking_child(int kind, int parentfd, int *rfd)
+/*
+ * The two-process set-up every case shares: fork a child that runs
+ * body(arg, readyfd) and exits with its return value (its verdict); the
+ * child writes one byte to readyfd (tell_ready) when it is about to block
+ * or holds what the parent waits for. The parent gets the pipe's read end
+ * in *rfd. -1 if the pipe or the fork failed.
+ */
+static pid_t fork_child(int (*body)(void *arg, int readyfd), void *arg,
+			int *rfd)
 {
 	int p[2];
 	pid_t pid;
@@ -76,31 +88,60 @@ static pid_t blocking_child(int kind, int parentfd, int *rfd)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
-		int fd = open(path, O_RDWR), r;
-		long long t0;
-
 		close(p[0]);
-		close(parentfd); /* else it keeps the parent's flock alive */
-		if (fd < 0)
-			_exit(10);
-		t0 = now_ms();
-		if (write(p[1], "x", 1) != 1)
-			_exit(11);
-		if (kind == 0)
-			r = setlk(fd, F_SETLKW, F_WRLCK, 0, 10);
-		else if (kind == 1)
-			r = setlk(fd, F_OFD_SETLKW, F_WRLCK, 0, 10);
-		else
-			r = flock(fd, LOCK_EX);
-		if (r)
-			_exit(12);
-		if (now_ms() - t0 < HOLD_MS / 2)
-			_exit(13); /* did not wait */
-		_exit(0);
+		_exit(body(arg, p[1]));
 	}
 	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -1;
+	}
 	*rfd = p[0];
 	return pid;
+}
+
+static bool tell_ready(int readyfd)
+{
+	return write(readyfd, "x", 1) == 1;
+}
+
+struct blocking_args {
+	int kind;	/* 0 F_SETLKW, 1 F_OFD_SETLKW, 2 flock */
+	int parentfd;
+};
+
+/* Child: open the file itself, signal, take the lock blocking; 0 if it
+ * got it only after about HOLD_MS. */
+static int blocking_body(void *arg, int readyfd)
+{
+	const struct blocking_args *a = arg;
+	int fd = open(path, O_RDWR), r;
+	long long t0;
+
+	close(a->parentfd); /* else it keeps the parent's flock alive */
+	if (fd < 0)
+		return 10;
+	t0 = now_ms();
+	if (!tell_ready(readyfd))
+		return 11;
+	if (a->kind == 0)
+		r = setlk(fd, F_SETLKW, F_WRLCK, 0, 10);
+	else if (a->kind == 1)
+		r = setlk(fd, F_OFD_SETLKW, F_WRLCK, 0, 10);
+	else
+		r = flock(fd, LOCK_EX);
+	if (r)
+		return 12;
+	if (now_ms() - t0 < HOLD_MS / 2)
+		return 13; /* did not wait */
+	return 0;
+}
+
+static pid_t blocking_child(int kind, int parentfd, int *rfd)
+{
+	struct blocking_args a = { kind, parentfd };
+
+	return fork_child(blocking_body, &a, rfd);
 }
 
 static void on_alarm(int sig)
@@ -135,34 +176,37 @@ static void test_close_wakes(void)
 	close(rfd);
 }
 
+/* Child: take the lock, report, hold it a while, exit (which releases
+ * it). */
+static int holder_body(void *arg, int readyfd)
+{
+	int hfd = open(path, O_RDWR);
+
+	(void)arg;
+	if (setlk(hfd, F_SETLK, F_WRLCK, 0, 10))
+		return 1;
+	if (!tell_ready(readyfd))
+		return 2;
+	sleep_ms(HOLD_MS);
+	return 0; /* exit releases the lock */
+}
+
 static void test_exit_wakes(void)
 {
-	int p[2], fd = open(path, O_RDWR);
+	int fd = open(path, O_RDWR), rfd;
 	long long t0;
 	pid_t holder;
-	char c;
 
-	if (pipe(p))
+	holder = fork_child(holder_body, NULL, &rfd);
+	if (holder < 0)
 		return;
-	holder = fork();
-	if (holder == 0) {
-		int hfd = open(path, O_RDWR);
-
-		if (setlk(hfd, F_SETLK, F_WRLCK, 0, 10))
-			_exit(1);
-		if (write(p[1], "x", 1) != 1)
-			_exit(2);
-		sleep_ms(HOLD_MS);
-		_exit(0); /* exit releases the lock */
-	}
-	close(p[1]);
-	ok(read(p[0], &c, 1) == 1, "holder has the lock");
+	ok(wait_ready(rfd), "holder has the lock");
 	t0 = now_ms();
 	ok_sys(setlk(fd, F_SETLKW, F_WRLCK, 0, 10), "F_SETLKW after holder exits");
 	ok(now_ms() - t0 >= HOLD_MS / 2, "waited for the holder's exit");
 	is_long(child_status(holder), 0, "holder exited");
 	ok_sys(setlk(fd, F_SETLK, F_UNLCK, 0, 10), "unlock");
-	close(p[0]);
+	close(rfd);
 	close(fd);
 }
 
@@ -201,76 +245,82 @@ static void test_flock(void)
 	close(rfd);
 }
 
+/* Child: F_SETLKW and flock interrupted by a handler without
+ * SA_RESTART (EINTR), then a F_SETLKW that goes on after an SA_RESTART
+ * handler until the parent unlocks. */
+static int eintr_body(void *arg, int readyfd)
+{
+	struct itimerval it = { .it_value = { 0, 100000 } };
+	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
+	int cfd = open(path, O_RDWR), r, e;
+
+	(void)arg;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	r = setlk(cfd, F_SETLKW, F_WRLCK, 0, 10);
+	e = errno;
+	if (r != -1 || e != EINTR)
+		return 1;
+	setitimer(ITIMER_REAL, &it, NULL);
+	r = flock(cfd, LOCK_EX);
+	e = errno;
+	if (r != -1 || e != EINTR)
+		return 2;
+	/* With SA_RESTART the wait goes on after the handler. */
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	if (!tell_ready(readyfd))
+		return 3;
+	r = setlk(cfd, F_SETLKW, F_WRLCK, 0, 10);
+	return r == 0 ? 0 : 4;
+}
+
 static void test_eintr(void)
 {
-	struct sigaction sa = { .sa_handler = on_alarm }; /* no SA_RESTART */
-	struct itimerval it = { .it_value = { 0, 100000 } };
-	int fd = open(path, O_RDWR), p[2];
+	int fd = open(path, O_RDWR), rfd;
 	pid_t pid;
-	char c;
 
 	ok_sys(setlk(fd, F_SETLK, F_WRLCK, 0, 10), "parent holds a write lock");
 	ok_sys(flock(fd, LOCK_EX), "parent holds LOCK_EX");
-	if (pipe(p))
+	pid = fork_child(eintr_body, NULL, &rfd);
+	if (pid < 0)
 		return;
-	pid = fork();
-	if (pid == 0) {
-		int cfd = open(path, O_RDWR), r, e;
-
-		sigaction(SIGALRM, &sa, NULL);
-		setitimer(ITIMER_REAL, &it, NULL);
-		r = setlk(cfd, F_SETLKW, F_WRLCK, 0, 10);
-		e = errno;
-		if (r != -1 || e != EINTR)
-			_exit(1);
-		setitimer(ITIMER_REAL, &it, NULL);
-		r = flock(cfd, LOCK_EX);
-		e = errno;
-		if (r != -1 || e != EINTR)
-			_exit(2);
-		/* With SA_RESTART the wait goes on after the handler. */
-		sa.sa_flags = SA_RESTART;
-		sigaction(SIGALRM, &sa, NULL);
-		setitimer(ITIMER_REAL, &it, NULL);
-		if (write(p[1], "x", 1) != 1)
-			_exit(3);
-		r = setlk(cfd, F_SETLKW, F_WRLCK, 0, 10);
-		_exit(r == 0 ? 0 : 4);
-	}
-	close(p[1]);
-	ok(read(p[0], &c, 1) == 1, "child saw EINTR twice");
+	ok(wait_ready(rfd), "child saw EINTR twice");
 	sleep_ms(300); /* the SA_RESTART alarm fires while the child waits */
 	ok_sys(setlk(fd, F_SETLK, F_UNLCK, 0, 10), "parent unlocks");
 	is_long(child_status(pid), 0,
 		"F_SETLKW and flock: EINTR without SA_RESTART, restarted with it");
-	close(p[0]);
+	close(rfd);
 	close(fd);
+}
+
+/* Child: lock byte 1, report, then wait for the parent's byte 0. */
+static int edeadlk_body(void *arg, int readyfd)
+{
+	int cfd = open(path, O_RDWR);
+
+	(void)arg;
+	if (setlk(cfd, F_SETLK, F_WRLCK, 1, 1))
+		return 1;
+	if (!tell_ready(readyfd))
+		return 2;
+	/* Blocks on the parent's byte 0 until the parent unlocks. */
+	if (setlk(cfd, F_SETLKW, F_WRLCK, 0, 1))
+		return 3;
+	return 0;
 }
 
 static void test_edeadlk(void)
 {
-	int fd = open(path, O_RDWR), p[2];
+	int fd = open(path, O_RDWR), rfd;
 	pid_t pid;
-	char c;
 
 	ok_sys(setlk(fd, F_SETLK, F_WRLCK, 0, 1), "parent locks byte 0");
-	if (pipe(p))
+	pid = fork_child(edeadlk_body, NULL, &rfd);
+	if (pid < 0)
 		return;
-	pid = fork();
-	if (pid == 0) {
-		int cfd = open(path, O_RDWR);
-
-		if (setlk(cfd, F_SETLK, F_WRLCK, 1, 1))
-			_exit(1);
-		if (write(p[1], "x", 1) != 1)
-			_exit(2);
-		/* Blocks on the parent's byte 0 until the parent unlocks. */
-		if (setlk(cfd, F_SETLKW, F_WRLCK, 0, 1))
-			_exit(3);
-		_exit(0);
-	}
-	close(p[1]);
-	ok(read(p[0], &c, 1) == 1, "child locked byte 1");
+	ok(wait_ready(rfd), "child locked byte 1");
 	sleep_ms(HOLD_MS);
 	is_errno(setlk(fd, F_SETLKW, F_WRLCK, 1, 1), EDEADLK,
 		 "F_SETLKW closing a cycle: EDEADLK");
@@ -279,7 +329,7 @@ static void test_edeadlk(void)
 		 "F_SETLK on the child's byte: EAGAIN");
 	ok_sys(setlk(fd, F_SETLK, F_UNLCK, 0, 1), "parent unlocks byte 0");
 	is_long(child_status(pid), 0, "child got byte 0 after the unlock");
-	close(p[0]);
+	close(rfd);
 	close(fd);
 }
 

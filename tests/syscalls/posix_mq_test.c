@@ -6,8 +6,12 @@
 
 #include <mqueue.h>
 #include <poll.h>
+#include <dirent.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -334,6 +338,113 @@ static void test_names(void)
 	}
 }
 
+/* The mqueue file system (mq_overview(7) "Mounting the message queue
+ * file system"): a mount lists the queues, a file's text is the QSIZE
+ * line, unlink(2) there removes the queue. Natively this needs root (a
+ * mount of our own on a scratch directory). */
+static int listed(const char *dir, const char *name)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (!strcmp(e->d_name, name))
+			found = e->d_type == DT_REG ? 1 : 2;
+	closedir(d);
+	return found;
+}
+
+static void test_mqueue_fs(void)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 64], text[256];
+	struct mq_attr a = { .mq_maxmsg = 4, .mq_msgsize = 32 };
+	unsigned long qsize;
+	int notify, signo, npid;
+	struct stat st;
+	ssize_t n;
+	mqd_t q;
+	int fd;
+
+	scratch_init("mqfs");
+	snprintf(dir, sizeof(dir), "%s", SPATH("mq"));
+	ok_sys(mkdir(dir, 0755), "mkdir a mount point");
+	if (mount("none", dir, "mqueue", 0, NULL)) {
+		skip("mount mqueue needs CAP_SYS_ADMIN", "mqueue fs (%s)",
+		     strerror(errno));
+		rmdir(dir);
+		scratch_cleanup();
+		return;
+	}
+	ok(stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	   (st.st_mode & 07777) == 01777, "mqueue root is a 01777 directory");
+	q = mq_open(qname, O_CREAT | O_RDWR, 0640, &a);
+	ok_sys(q, "mq_open O_CREAT");
+	ok(mq_send(q, "hello", 5, 1) == 0 && mq_send(q, "hi", 2, 3) == 0,
+	   "two messages");
+	ok(listed(dir, qname + 1) == 1, "the queue is listed (DT_REG)");
+	snprintf(path, sizeof(path), "%s/%s", dir, qname + 1);
+	ok(stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	   (st.st_mode & 0777) == 0640 && st.st_uid == geteuid(),
+	   "its mode and owner are the queue's");
+	fd = open(path, O_RDONLY);
+	ok_sys(fd, "open the queue's file");
+	n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		n = 0;
+	text[n] = '\0';
+	ok(sscanf(text, "QSIZE:%lu NOTIFY:%d SIGNO:%d NOTIFY_PID:%d", &qsize,
+		  &notify, &signo, &npid) == 4 && qsize >= 7 && notify == 0 &&
+	   npid == 0 && text[n - 1] == '\n',
+	   "cat: QSIZE:... NOTIFY:... SIGNO:... NOTIFY_PID:... (%.*s)",
+	   (int)strcspn(text, "\n"), text);
+	{
+		struct statfs sf;
+
+		/* Docker and runsc mount one at /dev/mqueue. */
+		if (statfs("/dev/mqueue", &sf) == 0 && sf.f_type == 0x19800202)
+			ok(listed("/dev/mqueue", qname + 1) == 1,
+			   "/dev/mqueue lists it too");
+		else
+			skip("no mqueue mount at /dev/mqueue",
+			     "/dev/mqueue lists it too");
+	}
+	{
+		char q2[80];
+
+		snprintf(q2, sizeof(q2), "%s-b", qname);
+		mqd_t b = mq_open(q2, O_CREAT | O_RDWR, 0600, &a);
+
+		ok(b != (mqd_t)-1 && listed(dir, q2 + 1) == 1 &&
+		   listed(dir, qname + 1) == 1, "a second queue: both listed");
+		mq_close(b);
+		ok_sys(mq_unlink(q2), "mq_unlink the second");
+		ok(listed(dir, q2 + 1) == 0, "mq_unlink: no longer listed");
+		ok(stat(path, &st) == 0, "the first is still there");
+	}
+	is_errno(rmdir(path), ENOTDIR, "rmdir of a queue file: ENOTDIR");
+	ok_sys(unlink(path), "unlink(2) in the mount removes the queue");
+	ok(listed(dir, qname + 1) == 0, "no longer listed");
+	is_errno(stat(path, &st), ENOENT, "stat: ENOENT");
+	is_errno(mq_open(qname, O_RDWR), ENOENT, "mq_open: ENOENT");
+	{
+		char buf[8];
+		unsigned prio;
+
+		ok(mq_receive(q, buf, 32, &prio) == 2 && prio == 3,
+		   "the open queue still works after the unlink");
+	}
+	mq_close(q);
+	is_errno(unlink(path), ENOENT, "unlink again: ENOENT");
+	ok_sys(umount(dir), "umount");
+	rmdir(dir);
+	scratch_cleanup();
+}
+
 int main(void)
 {
 	snprintf(qname, sizeof(qname), "/cvisor-mq-%d", getpid());
@@ -341,5 +452,6 @@ int main(void)
 	test_blocking();
 	test_notify();
 	test_names();
+	test_mqueue_fs();
 	return done_testing();
 }

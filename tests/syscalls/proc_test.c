@@ -292,6 +292,18 @@ static void test_sandbox(void)
 	ok(klogctl(10, NULL, 0) > 0, "sandbox: SIZE_BUFFER");
 }
 
+/* proc files cannot be removed, even by root (no
+ * ->unlink in proc's inode operations): EPERM, and they stay. */
+static void test_no_unlink(void)
+{
+	struct stat st;
+
+	is_errno(unlink("/proc/cpuinfo"), EPERM, "unlink /proc/cpuinfo: EPERM");
+	is_errno(unlink("/proc/self/status"), EPERM,
+		 "unlink /proc/self/status: EPERM");
+	ok(stat("/proc/cpuinfo", &st) == 0, "still there");
+}
+
 int main(int argc, char **argv)
 {
 	if (!getenv("PROCTEST_ENV")) {
@@ -310,13 +322,14 @@ int main(int argc, char **argv)
 		(void)!readlink("/proc/self/exe", l, sizeof(l));
 		return 42;
 	}
-	plan(62);
+	plan(65);
 	scratch_init("proc");
 	test_stat_status();
 	test_links(argv[0]);
 	test_maps_cmdline(argc, argv);
 	test_global();
 	test_sandbox();
+	test_no_unlink();
 	scratch_cleanup();
 	return done_testing();
 }

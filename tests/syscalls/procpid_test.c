@@ -12,6 +12,7 @@
  */
 #include <dirent.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -316,6 +317,130 @@ static void test_exec(const char *argv0)
 	unlink(copy);
 }
 
+/* Does /proc/self/maps have a line ending in name? */
+static int maps_has(const char *name)
+{
+	static char maps[1 << 16];
+	ssize_t n = slurp("/proc/self/maps", maps, sizeof(maps) - 1);
+	size_t len = strlen(name);
+	char *line, *save;
+
+	if (n <= 0)
+		return 0;
+	maps[n] = '\0';
+	for (line = strtok_r(maps, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		size_t l = strlen(line);
+
+		if (l > len && line[l - len - 1] == ' ' &&
+		    !strcmp(line + l - len, name))
+			return 1;
+	}
+	return 0;
+}
+
+static int fd_link_is(int fd, const char *want)
+{
+	char p[64], got[PATH_MAX + 32];
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	n = readlink(p, got, sizeof(got) - 1);
+	if (n < 0)
+		return 0;
+	got[n] = '\0';
+	if (strcmp(got, want))
+		diag("fd %d: got '%s', want '%s'", fd, got, want);
+	return !strcmp(got, want);
+}
+
+/* An open (and mapped) file that is unlinked keeps its path, with
+ * " (deleted)" (fs/d_path.c: the unhashed dentry keeps d_parent). */
+static void test_deleted_names(void)
+{
+	char dir[PATH_MAX], file[PATH_MAX], sub[PATH_MAX], want[PATH_MAX + 32];
+	char real[PATH_MAX];
+	void *m;
+	int fd, fd2;
+
+	ok(maps_has(self_exe), "maps names the executable");
+	if (!realpath(scratch_dir, dir))
+		snprintf(dir, sizeof(dir), "%s", scratch_dir);
+	snprintf(file, sizeof(file), "%s/gone", dir);
+	fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ok_sys(fd, "create %s", file);
+	ok(ftruncate(fd, 4096) == 0, "ftruncate");
+	m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	ok(m != MAP_FAILED, "mmap the file");
+	ok(fd_link_is(fd, file), "fd link names the file");
+	ok(maps_has(file), "maps names the mapped file");
+	ok_sys(unlink(file), "unlink it");
+	snprintf(want, sizeof(want), "%s (deleted)", file);
+	ok(fd_link_is(fd, want), "unlinked: fd link is path + (deleted)");
+	ok(maps_has(want), "unlinked: maps says path + (deleted)");
+	if (m != MAP_FAILED)
+		munmap(m, 4096);
+	close(fd);
+
+	/* A file in a directory that is removed too: the names remain. */
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	ok_sys(mkdir(sub, 0700), "mkdir sub");
+	snprintf(file, sizeof(file), "%s/x", sub);
+	fd = open(file, O_RDWR | O_CREAT, 0600);
+	ok_sys(fd, "create sub/x");
+	ok_sys(unlink(file), "unlink sub/x");
+	ok_sys(rmdir(sub), "rmdir sub");
+	snprintf(want, sizeof(want), "%s (deleted)", file);
+	ok(fd_link_is(fd, want), "removed dir: fd link is dir/x (deleted)");
+	/* Renamed over: the replaced file is the deleted one. */
+	snprintf(file, sizeof(file), "%s/a", dir);
+	snprintf(real, sizeof(real), "%s/b", dir);
+	fd2 = open(file, O_RDWR | O_CREAT, 0600);
+	close(open(real, O_RDWR | O_CREAT, 0600));
+	close(fd);
+	fd = open(real, O_RDONLY);
+	ok_sys(rename(file, real), "rename a over b");
+	snprintf(want, sizeof(want), "%s (deleted)", real);
+	ok(fd_link_is(fd, want), "renamed over: old b is b (deleted)");
+	ok(fd_link_is(fd2, real), "renamed: a is now b");
+	close(fd);
+	close(fd2);
+	unlink(real);
+
+	/* A removed cwd. */
+	snprintf(sub, sizeof(sub), "%s/gone-cwd", dir);
+	ok_sys(mkdir(sub, 0700), "mkdir gone-cwd");
+	{
+		char cwd[PATH_MAX + 32];
+		int here = open(".", O_RDONLY | O_DIRECTORY);
+		ssize_t n;
+
+		ok(chdir(sub) == 0 && rmdir(sub) == 0, "chdir into it, rmdir it");
+		n = readlink("/proc/self/cwd", cwd, sizeof(cwd) - 1);
+		cwd[n > 0 ? n : 0] = '\0';
+		snprintf(want, sizeof(want), "%s (deleted)", sub);
+		ok(!strcmp(cwd, want), "cwd link: dir (deleted) (%s)", cwd);
+		if (here >= 0) {
+			(void)!fchdir(here);
+			close(here);
+		}
+	}
+
+	/* O_TMPFILE: "dir/#ino (deleted)" (d_tmpfile). */
+	fd = open(dir, O_RDWR | O_TMPFILE, 0600);
+	if (fd < 0) {
+		skip("no O_TMPFILE here", "tmpfile name");
+	} else {
+		struct stat st;
+
+		fstat(fd, &st);
+		snprintf(want, sizeof(want), "%s/#%llu (deleted)", dir,
+			 (unsigned long long)st.st_ino);
+		ok(fd_link_is(fd, want), "O_TMPFILE: dir/#ino (deleted)");
+		close(fd);
+	}
+}
+
 int main(int argc, char **argv, char **envp)
 {
 	ssize_t n;
@@ -334,6 +459,7 @@ int main(int argc, char **argv, char **envp)
 	scratch_init("procpid");
 	test_revalidate();
 	test_exec(argv[0]);
+	test_deleted_names();
 	scratch_cleanup();
 	return done_testing();
 }

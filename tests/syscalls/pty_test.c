@@ -372,9 +372,214 @@ static int wait_child(pid_t pid, int *st)
 	return -1;
 }
 
+/*
+ * The set-ups the controlling-terminal cases share. fork_ready: a child
+ * runs body(arg, readyfd) and exits with its verdict, writing one byte
+ * to readyfd when the parent may go on (read end in *rfd).
+ * fork_leader: a child becomes a session leader with the slave as its
+ * controlling terminal (exit 11 if it cannot) and exits with
+ * body(fd, arg). fork_hup_waiter (inside a leader): a child in its own
+ * process group that waits for SIGHUP; it returns once the child's
+ * handler is in place.
+ */
+static pid_t fork_ready(int (*body)(void *arg, int readyfd), void *arg,
+			int *rfd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		_exit(body(arg, p[1]));
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -1;
+	}
+	*rfd = p[0];
+	return pid;
+}
+
+static pid_t fork_leader(const char *path, int (*body)(int fd, void *arg),
+			 void *arg)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = become_session(path);
+
+		if (fd < 0)
+			_exit(11);
+		_exit(body(fd, arg));
+	}
+	return pid;
+}
+
+/* The child exits 0 on SIGHUP (40 without one), or, with resfd >= 0,
+ * reports 'H' or 'X' there. -1 if it could not be started. */
+static pid_t fork_hup_waiter(int resfd)
+{
+	int p[2];
+	pid_t fg;
+	char c;
+
+	if (pipe(p))
+		return -1;
+	fg = fork();
+	if (fg == 0) {
+		catch_sig(SIGHUP, false);
+		setpgid(0, 0);
+		if (write(p[1], "r", 1) != 1)
+			_exit(41);
+		for (int i = 0; i < 500 && got_sig != SIGHUP; i++)
+			msleep(10);
+		if (resfd < 0)
+			_exit(got_sig == SIGHUP ? 0 : 40);
+		c = got_sig == SIGHUP ? 'H' : 'X';
+		_exit(write(resfd, &c, 1) == 1 ? 0 : 42);
+	}
+	close(p[1]);
+	if (fg > 0)
+		setpgid(fg, fg);
+	if (fg > 0 && read(p[0], &c, 1) != 1)	/* its handler is in place */
+		fg = -1;
+	close(p[0]);
+	return fg;
+}
+
+/* ^C: no controlling terminal before setsid (/dev/tty ENXIO), then the
+ * slave is one; waits to be killed. */
+static int ctrl_c_body(void *arg, int readyfd)
+{
+	const char *path = arg;
+	int fd, t;
+	pid_t pg = -1, sid = -1;
+
+	t = open("/dev/tty", O_RDWR);
+	if (t >= 0 || errno != ENXIO)
+		return 10;
+	fd = become_session(path);
+	if (fd < 0)
+		return 11;
+	if (ioctl(fd, TIOCGPGRP, &pg) || pg != getpid())
+		return 12;
+	if (ioctl(fd, TIOCGSID, &sid) || sid != getpid())
+		return 13;
+	t = open("/dev/tty", O_RDWR);
+	if (t < 0)
+		return 14;
+	{
+		struct winsize w;
+		if (ioctl(t, TIOCGWINSZ, &w))
+			return 15;
+	}
+	if (write(readyfd, "r", 1) != 1)
+		return 16;
+	for (;;)
+		pause();
+}
+
+static int winch_body(void *arg, int readyfd)
+{
+	catch_sig(SIGWINCH, true);
+	if (become_session(arg) < 0)
+		return 11;
+	if (write(readyfd, "r", 1) != 1)
+		return 12;
+	for (int i = 0; i < 500 && got_sig != SIGWINCH; i++)
+		msleep(10);
+	return got_sig == SIGWINCH ? 0 : 13;
+}
+
+/* Job control, from a background group of the leader's session. */
+static int jobctl_body(int fd, void *arg)
+{
+	int st = 0;
+	pid_t bg;
+
+	(void)arg;
+	bg = fork();
+	if (bg == 0) {
+		char b[8];
+		ssize_t n;
+
+		setpgid(0, 0);
+		catch_sig(SIGTTIN, false);
+		n = read(fd, b, sizeof(b));
+		if (n != -1 || errno != EINTR || got_sig != SIGTTIN)
+			_exit(20);
+		signal(SIGTTIN, SIG_IGN);
+		n = read(fd, b, sizeof(b));
+		if (n != -1 || errno != EIO)
+			_exit(21);
+		{
+			struct termios t;
+			tcgetattr(fd, &t);
+			t.c_lflag |= TOSTOP;
+			/* tcsetattr from the background: SIGTTOU,
+			 * ignored here so it goes through. */
+			signal(SIGTTOU, SIG_IGN);
+			if (tcsetattr(fd, TCSANOW, &t))
+				_exit(22);
+		}
+		if (write(fd, "w", 1) != 1)
+			_exit(23);
+		got_sig = 0;
+		catch_sig(SIGTTOU, false);
+		n = write(fd, "w", 1);
+		if (n != -1 || errno != EINTR || got_sig != SIGTTOU)
+			_exit(24);
+		_exit(0);
+	}
+	setpgid(bg, bg);
+	if (wait_child(bg, &st) || !WIFEXITED(st))
+		return 30;
+	return WEXITSTATUS(st);
+}
+
+/* TIOCSPGRP to a new group, then TIOCNOTTY by the leader. */
+static int notty_body(int fd, void *arg)
+{
+	int st = 0;
+	pid_t fg = fork_hup_waiter(-1);
+
+	(void)arg;
+	if (fg < 0)
+		return 17;
+	if (ioctl(fd, TIOCSPGRP, &fg))
+		return 12;
+	{
+		pid_t g = 0;
+		if (ioctl(fd, TIOCGPGRP, &g) || g != fg)
+			return 13;
+	}
+	signal(SIGTTOU, SIG_IGN);
+	if (ioctl(fd, TIOCNOTTY))
+		return 14;
+	if (open("/dev/tty", O_RDWR) >= 0 || errno != ENXIO)
+		return 15;
+	if (wait_child(fg, &st) || !WIFEXITED(st))
+		return 16;
+	return WEXITSTATUS(st);
+}
+
+/* A new foreground group, then the leader exits. */
+static int leader_exit_body(int fd, void *arg)
+{
+	pid_t fg = fork_hup_waiter(*(int *)arg);
+
+	if (fg < 0 || ioctl(fd, TIOCSPGRP, &fg))
+		return 12;
+	return 0;
+}
+
 static void test_ctty_signals(void)
 {
-	int m, s, st = 0, p[2], cs;
+	int m, s, st = 0, rfd, cs;
 	char path[64], buf[64], c;
 	pid_t pid;
 
@@ -384,121 +589,36 @@ static void test_ctty_signals(void)
 	}
 	snprintf(path, sizeof(path), "%s", ptsname(m));
 	close(s);
-	if (pipe(p))
-		return;
 
 	/* ^C from the master kills the foreground group with SIGINT. */
-	pid = fork();
-	if (pid == 0) {
-		int fd, t;
-		pid_t pg = -1, sid = -1;
-
-		close(p[0]);
-		t = open("/dev/tty", O_RDWR);
-		if (t >= 0 || errno != ENXIO)
-			_exit(10);
-		fd = become_session(path);
-		if (fd < 0)
-			_exit(11);
-		if (ioctl(fd, TIOCGPGRP, &pg) || pg != getpid())
-			_exit(12);
-		if (ioctl(fd, TIOCGSID, &sid) || sid != getpid())
-			_exit(13);
-		t = open("/dev/tty", O_RDWR);
-		if (t < 0)
-			_exit(14);
-		{
-			struct winsize w;
-			if (ioctl(t, TIOCGWINSZ, &w))
-				_exit(15);
-		}
-		if (write(p[1], "r", 1) != 1)
-			_exit(16);
-		for (;;)
-			pause();
-	}
-	close(p[1]);
-	ok(read(p[0], &c, 1) == 1, "child: setsid, TIOCSCTTY, /dev/tty");
+	pid = fork_ready(ctrl_c_body, path, &rfd);
+	if (pid < 0)
+		return;
+	ok(read(rfd, &c, 1) == 1, "child: setsid, TIOCSCTTY, /dev/tty");
 	wr(m, "\003");
 	cs = wait_child(pid, &st);
 	ok(cs == 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGINT,
 	   "^C sends SIGINT to the foreground group (status %#x)", st);
 	ok(read_for(m, buf, 2, 2000) == 2 && !memcmp(buf, "^C", 2),
 	   "^C is echoed as ^C");
-	close(p[0]);
+	close(rfd);
 
 	/* SIGWINCH to the foreground group on a size change. */
-	if (pipe(p))
+	pid = fork_ready(winch_body, path, &rfd);
+	if (pid < 0)
 		return;
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		catch_sig(SIGWINCH, true);
-		if (become_session(path) < 0)
-			_exit(11);
-		if (write(p[1], "r", 1) != 1)
-			_exit(12);
-		for (int i = 0; i < 500 && got_sig != SIGWINCH; i++)
-			msleep(10);
-		_exit(got_sig == SIGWINCH ? 0 : 13);
-	}
-	close(p[1]);
-	if (read(p[0], &c, 1) == 1) {
+	if (read(rfd, &c, 1) == 1) {
 		struct winsize w = { .ws_row = 50, .ws_col = 132 };
 		ioctl(m, TIOCSWINSZ, &w);
 	}
 	cs = wait_child(pid, &st);
 	ok(cs == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	   "TIOCSWINSZ sends SIGWINCH (status %#x)", st);
-	close(p[0]);
+	close(rfd);
 
 	/* Job control: a background group reading gets SIGTTIN (EIO when
 	 * it ignores it); writing with TOSTOP gets SIGTTOU. */
-	pid = fork();
-	if (pid == 0) {
-		int fd = become_session(path);
-		pid_t bg;
-
-		if (fd < 0)
-			_exit(11);
-		bg = fork();
-		if (bg == 0) {
-			char b[8];
-			ssize_t n;
-
-			setpgid(0, 0);
-			catch_sig(SIGTTIN, false);
-			n = read(fd, b, sizeof(b));
-			if (n != -1 || errno != EINTR || got_sig != SIGTTIN)
-				_exit(20);
-			signal(SIGTTIN, SIG_IGN);
-			n = read(fd, b, sizeof(b));
-			if (n != -1 || errno != EIO)
-				_exit(21);
-			{
-				struct termios t;
-				tcgetattr(fd, &t);
-				t.c_lflag |= TOSTOP;
-				/* tcsetattr from the background: SIGTTOU,
-				 * ignored here so it goes through. */
-				signal(SIGTTOU, SIG_IGN);
-				if (tcsetattr(fd, TCSANOW, &t))
-					_exit(22);
-			}
-			if (write(fd, "w", 1) != 1)
-				_exit(23);
-			got_sig = 0;
-			catch_sig(SIGTTOU, false);
-			n = write(fd, "w", 1);
-			if (n != -1 || errno != EINTR || got_sig != SIGTTOU)
-				_exit(24);
-			_exit(0);
-		}
-		setpgid(bg, bg);
-		if (wait_child(bg, &st) || !WIFEXITED(st))
-			_exit(30);
-		_exit(WEXITSTATUS(st));
-	}
+	pid = fork_leader(path, jobctl_body, NULL);
 	cs = wait_child(pid, &st);
 	ok(cs == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	   "background read: SIGTTIN then EIO; TOSTOP write: SIGTTOU (status %#x)",
@@ -507,81 +627,20 @@ static void test_ctty_signals(void)
 
 	/* TIOCSPGRP moves the foreground; TIOCNOTTY by the leader hangs
 	 * the foreground group up (SIGHUP). */
-	if (pipe(p))
-		return;
-	pid = fork();
-	if (pid == 0) {
-		int fd = become_session(path);
-		pid_t fg;
-
-		if (fd < 0)
-			_exit(11);
-		fg = fork();
-		if (fg == 0) {
-			catch_sig(SIGHUP, false);
-			setpgid(0, 0);
-			if (write(p[1], "r", 1) != 1)
-				_exit(41);
-			for (int i = 0; i < 500 && got_sig != SIGHUP; i++)
-				msleep(10);
-			_exit(got_sig == SIGHUP ? 0 : 40);
-		}
-		setpgid(fg, fg);
-		if (read(p[0], &c, 1) != 1)	/* its handler is in place */
-			_exit(17);
-		if (ioctl(fd, TIOCSPGRP, &fg))
-			_exit(12);
-		{
-			pid_t g = 0;
-			if (ioctl(fd, TIOCGPGRP, &g) || g != fg)
-				_exit(13);
-		}
-		signal(SIGTTOU, SIG_IGN);
-		if (ioctl(fd, TIOCNOTTY))
-			_exit(14);
-		if (open("/dev/tty", O_RDWR) >= 0 || errno != ENXIO)
-			_exit(15);
-		if (wait_child(fg, &st) || !WIFEXITED(st))
-			_exit(16);
-		_exit(WEXITSTATUS(st));
-	}
-	close(p[1]);
+	pid = fork_leader(path, notty_body, NULL);
 	cs = wait_child(pid, &st);
 	ok(cs == 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	   "TIOCSPGRP, then TIOCNOTTY by the leader: SIGHUP to the foreground (status %#x)",
 	   st);
-	close(p[0]);
 
 	/* The session leader exits: its terminal's foreground group gets
 	 * SIGHUP (disassociate_ctty(1)). */
 	{
 		int res[2];
 
-		if (pipe(p) || pipe(res))
+		if (pipe(res))
 			return;
-		pid = fork();
-		if (pid == 0) {
-			int fd = become_session(path);
-			pid_t fg;
-
-			if (fd < 0)
-				_exit(11);
-			fg = fork();
-			if (fg == 0) {
-				catch_sig(SIGHUP, false);
-				setpgid(0, 0);
-				if (write(p[1], "r", 1) != 1)
-					_exit(41);
-				for (int i = 0; i < 500 && got_sig != SIGHUP; i++)
-					msleep(10);
-				c = got_sig == SIGHUP ? 'H' : 'X';
-				_exit(write(res[1], &c, 1) == 1 ? 0 : 42);
-			}
-			setpgid(fg, fg);
-			if (read(p[0], &c, 1) != 1 || ioctl(fd, TIOCSPGRP, &fg))
-				_exit(12);
-			_exit(0);
-		}
+		pid = fork_leader(path, leader_exit_body, &res[1]);
 		close(res[1]);
 		cs = wait_child(pid, &st);
 		c = 0;
@@ -595,8 +654,6 @@ static void test_ctty_signals(void)
 		   "leader exit: the foreground group gets SIGHUP (%#x, %c)", st,
 		   c ? c : '0');
 		close(res[0]);
-		close(p[0]);
-		close(p[1]);
 	}
 	close(m);
 }

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/times.h>
@@ -53,6 +54,81 @@ static void *burner(void *arg)
 	getrusage(RUSAGE_THREAD, &ru);
 	thread_ru_ms = tv_ms(&ru.ru_utime) + tv_ms(&ru.ru_stime);
 	return NULL;
+}
+
+/* minflt, cminflt, majflt, cmajflt from /proc/self/stat (fields 10-13). */
+static int stat_faults(unsigned long long f[4])
+{
+	char buf[1024], *p;
+	int fd = open("/proc/self/stat", O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	p = strrchr(buf, ')');
+	return p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %llu %llu %llu "
+				  "%llu", &f[0], &f[1], &f[2], &f[3]) == 4;
+}
+
+/* Touch n fresh anonymous pages, one write each (first-touch faults). */
+static void touch_pages(size_t n)
+{
+	char *m = mmap(NULL, n * 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED)
+		return;
+	for (size_t i = 0; i < n; i++)
+		((volatile char *)m)[i * 4096] = 1;
+	munmap(m, n * 4096);
+}
+
+/* Page faults: ru_minflt/ru_majflt of the process, a thread, reaped
+ * children, and /proc/self/stat's fields (counted per fault served; the
+ * sandbox maps up to 16 pages per fault, so fewer than natively). */
+static void test_faults(void)
+{
+	struct rusage a, b, c;
+	unsigned long long f[4];
+	pid_t pid;
+	int st;
+
+	ok_sys(getrusage(RUSAGE_SELF, &a), "faults: getrusage");
+	ok(a.ru_minflt > 0, "ru_minflt %ld > 0 (loading the program)",
+	   a.ru_minflt);
+	touch_pages(256);
+	getrusage(RUSAGE_SELF, &b);
+	ok(b.ru_minflt > a.ru_minflt && b.ru_majflt >= a.ru_majflt,
+	   "touching 256 fresh pages: minflt %ld -> %ld", a.ru_minflt,
+	   b.ru_minflt);
+	getrusage(RUSAGE_THREAD, &c);
+	ok(c.ru_minflt > 0 && c.ru_minflt <= b.ru_minflt + 64,
+	   "RUSAGE_THREAD minflt %ld", c.ru_minflt);
+	st = stat_faults(f);
+	ok(st && f[0] >= (unsigned long long)b.ru_minflt &&
+	   f[2] >= (unsigned long long)b.ru_majflt,
+	   "/proc/self/stat minflt %llu >= %ld, majflt %llu", f[0],
+	   b.ru_minflt, f[2]);
+	getrusage(RUSAGE_CHILDREN, &a);
+	pid = fork();
+	if (pid == 0) {
+		touch_pages(256);
+		_exit(0);
+	}
+	memset(&b, 0, sizeof(b));
+	is_long(wait4(pid, &st, 0, &b), pid, "faults: wait4");
+	ok(b.ru_minflt > 0, "wait4: the child's ru_minflt %ld > 0",
+	   b.ru_minflt);
+	getrusage(RUSAGE_CHILDREN, &c);
+	ok(c.ru_minflt >= a.ru_minflt + b.ru_minflt &&
+	   c.ru_majflt >= a.ru_majflt + b.ru_majflt,
+	   "RUSAGE_CHILDREN adds them: %ld -> %ld", a.ru_minflt, c.ru_minflt);
+	st = stat_faults(f);
+	ok(st && f[1] == (unsigned long long)c.ru_minflt &&
+	   f[3] == (unsigned long long)c.ru_majflt,
+	   "/proc/self/stat cminflt %llu = %ld, cmajflt %llu", f[1],
+	   c.ru_minflt, f[3]);
 }
 
 int main(void)
@@ -174,5 +250,6 @@ int main(void)
 	wait4(pid, &st, 0, &ru);
 	ok(tv_ms(&ru.ru_utime) >= 70, "wait4 rusage includes the grandchild (%ld ms)",
 	   tv_ms(&ru.ru_utime));
+	test_faults();
 	return done_testing();
 }

@@ -2,6 +2,7 @@
  * IPC_PRIVATE queues only, all removed at the end (natively this runs in
  * the host's IPC namespace). */
 #include "tap.h"
+#include "sysvipc.h"
 
 #include <signal.h>
 #include <sys/ipc.h>
@@ -226,10 +227,36 @@ static void test_info(void)
 	msgctl(id, IPC_RMID, NULL);
 }
 
+static void test_proc(void)
+{
+	static const char hdr[] =
+		"       key      msqid perms      cbytes       qnum lspid lrpid"
+		"   uid   gid  cuid  cgid      stime      rtime      ctime\n";
+	struct { long mtype; char text[16]; } m = { 1, "0123456789" };
+	char line[512];
+	int id = msgget(IPC_PRIVATE, IPC_CREAT | 0620), key, qid;
+	unsigned perms, lspid, lrpid;
+	unsigned long cbytes, qnum;
+
+	ok_sys(id, "proc: msgget");
+	ok_sys(msgsnd(id, &m, 10, 0), "proc: msgsnd 1");
+	ok_sys(msgsnd(id, &m, 7, 0), "proc: msgsnd 2");
+	ok(sysvipc_line("msg", hdr, id, line, sizeof(line)) == 0,
+	   "/proc/sysvipc/msg: header and a line for the queue");
+	ok(sscanf(line, "%d %d %o %lu %lu %u %u", &key, &qid, &perms, &cbytes,
+		  &qnum, &lspid, &lrpid) == 7 && perms == 0620 &&
+	   cbytes == 17 && qnum == 2 && lspid == (unsigned)getpid() &&
+	   lrpid == 0, "msg line: perms, cbytes 17, qnum 2, lspid (%s)", line);
+	ok_sys(msgctl(id, IPC_RMID, NULL), "proc: IPC_RMID");
+	ok(sysvipc_line("msg", hdr, id, line, sizeof(line)) == -3,
+	   "removed: the queue is gone from the list");
+}
+
 int main(void)
 {
 	test_basic();
 	test_blocking();
 	test_info();
+	test_proc();
 	return done_testing();
 }

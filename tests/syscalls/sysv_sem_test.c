@@ -2,6 +2,7 @@
  * IPC_PRIVATE sets only, all removed at the end (natively this runs in the
  * host's IPC namespace). */
 #include "tap.h"
+#include "sysvipc.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -298,6 +299,34 @@ static void test_info(void)
 	semctl(id, 0, IPC_RMID);
 }
 
+static void test_proc(void)
+{
+	static const char hdr[] =
+		"       key      semid perms      nsems   uid   gid  cuid  cgid"
+		"      otime      ctime\n";
+	char line[512];
+	int id = semget(IPC_PRIVATE, 3, IPC_CREAT | 0600), key, sid;
+	unsigned perms, nsems, uid, gid, cuid, cgid;
+	long long otime, ctime;
+	struct sembuf op = { 0, 1, 0 };
+
+	ok_sys(id, "proc: semget");
+	ok(sysvipc_line("sem", hdr, id, line, sizeof(line)) == 0,
+	   "/proc/sysvipc/sem: header and a line for the set");
+	ok(sscanf(line, "%d %d %o %u %u %u %u %u %lld %lld", &key, &sid, &perms,
+		  &nsems, &uid, &gid, &cuid, &cgid, &otime, &ctime) == 10 &&
+	   perms == 0600 && nsems == 3 && uid == geteuid() &&
+	   cgid == getegid() && otime == 0 && ctime > 0,
+	   "sem line: perms, nsems 3, owner, otime 0 (%s)", line);
+	ok_sys(semop(id, &op, 1), "proc: semop");
+	ok(sysvipc_line("sem", hdr, id, line, sizeof(line)) == 0 &&
+	   sscanf(line, "%*d %*d %*o %*u %*u %*u %*u %*u %lld", &otime) == 1 &&
+	   otime > 0, "after semop: otime set (%s)", line);
+	ok_sys(semctl(id, 0, IPC_RMID), "proc: IPC_RMID");
+	ok(sysvipc_line("sem", hdr, id, line, sizeof(line)) == -3,
+	   "removed: the set is gone from the list");
+}
+
 int main(void)
 {
 	test_basic();
@@ -305,5 +334,6 @@ int main(void)
 	test_threads();
 	test_undo();
 	test_info();
+	test_proc();
 	return done_testing();
 }

@@ -3,6 +3,7 @@
  * removes what it creates: natively this runs in the host's namespace.
  * Re-executes itself with "--exec-child ID" to check the detach at exec. */
 #include "tap.h"
+#include "sysvipc.h"
 
 #include <signal.h>
 #include <stdint.h>
@@ -312,6 +313,37 @@ static void test_info(void)
 	shmctl(id, IPC_RMID, NULL);
 }
 
+static void test_proc(void)
+{
+	static const char hdr[] =
+		"       key      shmid perms                  size  cpid  lpid"
+		" nattch   uid   gid  cuid  cgid      atime      dtime      ctime"
+		"                   rss                  swap\n";
+	char line[512];
+	int id = shmget(IPC_PRIVATE, 5000, IPC_CREAT | 0640), key, sid;
+	unsigned perms, cpid, lpid, uid;
+	unsigned long size, nattch;
+	void *a;
+
+	ok_sys(id, "proc: shmget");
+	a = shmat(id, NULL, 0);
+	ok(a != (void *)-1, "proc: shmat");
+	ok(sysvipc_line("shm", hdr, id, line, sizeof(line)) == 0,
+	   "/proc/sysvipc/shm: header and a line for the segment");
+	ok(sscanf(line, "%d %d %o %lu %u %u %lu %u", &key, &sid, &perms, &size,
+		  &cpid, &lpid, &nattch, &uid) == 8 && key == 0 &&
+	   perms == 0640 && size == 5000 && cpid == (unsigned)getpid() &&
+	   lpid == (unsigned)getpid() && nattch == 1 && uid == geteuid(),
+	   "shm line: key 0, perms 640, size, cpid, lpid, nattch 1 (%s)", line);
+	ok_sys(shmctl(id, IPC_RMID, NULL), "proc: IPC_RMID while attached");
+	ok(sysvipc_line("shm", hdr, id, line, sizeof(line)) == 0 &&
+	   sscanf(line, "%d %d %o", &key, &sid, &perms) == 3 &&
+	   perms == 01640, "removed, attached: perms show SHM_DEST (%s)", line);
+	shmdt(a);
+	ok(sysvipc_line("shm", hdr, id, line, sizeof(line)) == -3,
+	   "detached: the segment is gone from the list");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--exec-child"))
@@ -321,5 +353,6 @@ int main(int argc, char **argv)
 	test_errors();
 	test_rmid_deferred(argv[0]);
 	test_info();
+	test_proc();
 	return done_testing();
 }

@@ -532,7 +532,7 @@ int main(void)
 		q->handle = 0;
 		q->arg = 0;
 		q->namelen = 300;
-		q->pad = 0;
+		q->handle2 = 0;
 		ok(raw_rpc(big, sizeof(big), NULL) == -ENAMETOOLONG,
 		   "300-byte name -> ENAMETOOLONG");
 	}

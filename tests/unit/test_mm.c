@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cvisor/mm.h"
 #include "cvisor/util.h"
@@ -34,6 +35,9 @@ struct file {
 	bool mappable;
 	uint64_t frames[FAKE_PAGES];
 	int punched;	/* pages freed by vfs_file_punch */
+	int datafd;	/* > 0: vfs_read_frames splices from this host fd
+			 * (which holds the same bytes as data) */
+	int frames_read;	/* vfs_read_frames calls that succeeded */
 };
 
 bool vfs_file_mappable(struct file *f)
@@ -76,6 +80,29 @@ int vfs_file_punch(struct file *f, uint64_t off, uint64_t len)
 		f->punched++;
 	}
 	return 0;
+}
+
+/* /proc/PID/maps names files with it; nothing to name here. */
+int vfs_file_d_path(struct file *f UNUSED, char *buf UNUSED,
+		    size_t size UNUSED)
+{
+	return -ENOENT;
+}
+
+/* Like goferfs: straight from the host fd when there is one. */
+ssize_t vfs_read_frames(struct file *f, struct memfile *m, uint64_t mfoff,
+			size_t len, uint64_t off)
+{
+	ssize_t n;
+
+	if (f->fail)
+		return -EIO;
+	if (f->datafd <= 0)
+		return -EOPNOTSUPP;
+	n = memfile_fill_fd(m, mfoff, len, f->datafd, off);
+	if (n >= 0)
+		f->frames_read++;
+	return n;
 }
 
 /* The file's own byte (what read() would see), 0 in a hole. */
@@ -344,8 +371,29 @@ static void test_fault(void)
 	tap_ok(mm_fault(mm, (uint64_t)ro, PROT_READ) == 0, "read fault on read-only");
 	tap_ok(mm_fault(mm, (uint64_t)ro, PROT_WRITE) == -EFAULT,
 	       "write fault on a present read-only page: EFAULT");
-	tap_ok(mm_fault(mm, (uint64_t)ro, 0) == -EFAULT,
-	       "unknown-access fault on a mapped page: EFAULT (no fault loop)");
+	/* Unknown access on a page mapped as the VMA allows: retried once
+	 * (another thread may have mapped it since), then SIGSEGV. */
+	tap_ok(mm_fault(mm, (uint64_t)ro, 0) == 0 &&
+		       mm_fault(mm, (uint64_t)ro, 0) == -EFAULT,
+	       "unknown-access fault on a mapped page: one retry, then EFAULT "
+	       "(no fault loop)");
+	tap_ok(mm_fault(mm, (uint64_t)ro + P, PROT_READ) == 0 &&
+		       mm_fault(mm, (uint64_t)ro, 0) == 0 &&
+		       mm_fault(mm, (uint64_t)ro, 0) == -EFAULT,
+	       "a mapping change since the last try allows another retry");
+	{
+		int n = 0;
+
+		/* Another thread keeps changing a mapped page elsewhere. */
+		do {
+			mm_mprotect(mm, (uint64_t)a + 63 * P, P,
+				    n & 1 ? RW : PROT_READ);
+			n++;
+		} while (n < 100 && mm_fault(mm, (uint64_t)ro, 0) == 0);
+		mm_mprotect(mm, (uint64_t)a + 63 * P, P, RW);
+		tap_ok(n > 1 && n < 100,
+		       "retries end even while other mappings change (%d)", n);
+	}
 	tap_ok(mm_fault(mm, (uint64_t)none, PROT_READ) == -EFAULT &&
 		       mm_fault(mm, (uint64_t)none, 0) == -EFAULT,
 	       "fault on PROT_NONE: EFAULT");
@@ -698,6 +746,68 @@ static void test_file(void)
 	tap_ok(f.refs == 1, "mm_destroy drops the rest");
 }
 
+/* File pages filled inside the host kernel (memfile_fill_fd, splice) read
+ * the same as through the sentry's mapping, zero past EOF. */
+static void test_file_splice(void)
+{
+	struct fake_as *as;
+	struct mm *mm = new_mm(&as);
+	static uint8_t data[5 * 4096 + 100];
+	struct file f = { .data = data, .size = sizeof(data), .refs = 1 };
+	uint8_t b[4096];
+	int64_t a, s, fr;
+	ssize_t n;
+	int ok = 1, fd = memfd_create("test-data", MFD_CLOEXEC);
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 % 253);
+	tap_ok(fd > 0 && write(fd, data, sizeof(data)) == (ssize_t)sizeof(data),
+	       "splice source file");
+	f.datafd = fd;
+	fr = memfile_alloc(mf);
+	n = memfile_fill_fd(mf, (uint64_t)fr, P, fd, 4 * P + 50);
+	tap_ok(n == P && !memcmp(memfile_ptr(mf, (uint64_t)fr),
+				 data + 4 * P + 50, P),
+	       "memfile_fill_fd: one page at an unaligned file offset");
+	memfile_frame_put(mf, (uint64_t)fr);
+	fr = memfile_alloc(mf);
+	n = memfile_fill_fd(mf, (uint64_t)fr, P, fd, 5 * P + 50);
+	tap_ok(n == 50 && !memcmp(memfile_ptr(mf, (uint64_t)fr),
+				  data + 5 * P + 50, 50) &&
+		       !((uint8_t *)memfile_ptr(mf, (uint64_t)fr))[50] &&
+		       !((uint8_t *)memfile_ptr(mf, (uint64_t)fr))[P - 1],
+	       "memfile_fill_fd: short at EOF, the rest stays zero (%zd)", n);
+	tap_ok(memfile_fill_fd(mf, (uint64_t)fr, P, -1, 0) == -EBADF,
+	       "memfile_fill_fd of a bad fd: EBADF");
+	tap_ok(memfile_fill_fd(mf, (1ULL << 30) - P, 2 * P, fd, 0) == -EINVAL,
+	       "memfile_fill_fd past the memory file: EINVAL");
+	memfile_frame_put(mf, (uint64_t)fr);
+
+	a = mm_mmap(mm, 0, 7 * P, PROT_READ | PROT_EXEC, MAP_PRIVATE, &f, P);
+	for (int pg = 0; pg < 6 && ok; pg++) {
+		ok = mm_copy_in(mm, b, (uint64_t)a + (uint64_t)pg * P, P) == 0;
+		for (size_t i = 0; ok && i < P; i++) {
+			uint64_t fo = P + (uint64_t)pg * P + i;
+
+			ok = b[i] == (fo < sizeof(data) ? data[fo] : 0);
+		}
+	}
+	tap_ok(a > 0 && ok && f.frames_read > 0,
+	       "private mapping filled by splice: file contents, zero past EOF");
+	tap_ok(mm_mprotect(mm, (uint64_t)a, P, RW) == 0 &&
+		       fill(mm, (uint64_t)a, 10, 0xee) == 0 &&
+		       pread(fd, b, 1, P) == 1 && b[0] == data[P],
+	       "a write to it stays private");
+	s = mm_mmap_file(mm, 0, 2 * P, PROT_READ, MAP_SHARED, &f, 4 * P,
+			 PROT_READ);
+	tap_ok(s > 0 && mm_copy_in(mm, b, (uint64_t)s + P, P) == 0 &&
+		       !memcmp(b, data + 5 * P, 100) && !b[100],
+	       "shared mapping of a non-mappable file filled by splice");
+	mm_destroy(mm);
+	close(fd);
+	tap_ok(f.refs == 1, "file references dropped");
+}
+
 /* MAP_SHARED of a mappable file maps the file's frames: every mapping and
  * the file itself see one copy of the data. */
 static void test_shared_file(void)
@@ -873,6 +983,34 @@ static void test_fault_speed(void)
 	mm_destroy(mm);
 }
 
+/* Anonymous memory touched in ascending order gets growing fault-around
+ * blocks (up to 64 pages); a lone fault maps 16. */
+static void test_fault_around_anon(void)
+{
+	struct fake_as *as;
+	struct mm *mm = new_mm(&as);
+	uint64_t len = 4ULL << 20, faults = 0, n = 0;
+	int64_t a = mm_mmap(mm, 0, len, RW, ANON, NULL, 0);
+	int64_t b = mm_mmap(mm, 0, 1ULL << 20, RW, ANON, NULL, 0);
+	int ok = a > 0 && b > 0;
+
+	for (uint64_t o = 0; ok && o < len; o += P) {
+		if (fake_find(as, (uint64_t)a + o))
+			continue;
+		ok = mm_fault(mm, (uint64_t)a + o, PROT_WRITE) == 0;
+		faults++;
+	}
+	tap_ok(ok && faults <= len / (64 * P) + 3,
+	       "sequential touch of 4 MiB: %llu faults",
+	       (unsigned long long)faults);
+	tap_ok(ok && mm_fault(mm, (uint64_t)b + (512 << 10) + 5 * P,
+			      PROT_READ) == 0, "a lone fault");
+	for (uint64_t o = 0; o < (1ULL << 20); o += P)
+		n += fake_find(as, (uint64_t)b + o) != NULL;
+	tap_ok(n == 16, "maps one 16-page block (%llu pages)",
+	       (unsigned long long)n);
+	mm_destroy(mm);
+}
 
 /* The frame the fake platform maps at va (or ~0). */
 static uint64_t frame_at(struct fake_as *as, uint64_t va)
@@ -972,8 +1110,10 @@ static void test_fork(void)
 	tap_ok(check(mm, s, 1, 0x66), "MAP_SHARED anonymous stays shared");
 
 	/* Read-only private: COW pages, but no write is allowed. */
-	tap_ok(mm_fault(child, ro, 0) == 0 && mm_fault(child, ro, 0) == -EFAULT,
-	       "read-only COW page: unknown-access fault twice is SIGSEGV");
+	tap_ok(mm_fault(child, ro, 0) == 0 && mm_fault(child, ro, 0) == 0 &&
+		       mm_fault(child, ro, 0) == -EFAULT,
+	       "read-only COW page: unknown-access fault maps it, then a "
+	       "retry, then SIGSEGV");
 	tap_ok(mm_fault(child, ro, PROT_WRITE) == -EFAULT,
 	       "read-only COW page: write fault is SIGSEGV");
 	tap_ok(mm_mprotect(child, ro, 2 * P, RW) == 0 &&
@@ -1126,10 +1266,12 @@ int main(void)
 	test_brk();
 	test_madvise();
 	test_file();
+	test_file_splice();
 	test_shared_file();
 	test_random();
 	test_memfile_threads();
 	test_fault_speed();
+	test_fault_around_anon();
 	test_fork();
 	test_fork_chain();
 	test_stack_grow();

@@ -10,9 +10,15 @@
  * gofer donates the host fd and reads go straight to it (preadv into the
  * caller's iovecs, no copies through the gofer).
  *
+ * On a writable mount (rw bind, --overlay2=none root) every name and
+ * attribute op goes to the host through the gofer, and the reply's stat
+ * replaces the cached attributes of what it touched; listings of touched
+ * directories are dropped (the dentry tree is edited by vfs/dirops.c).
+ *
  * Locks: client->lock serialises one request/reply on the socket and the
  * reply buffer; it is the innermost lock (taken under vfs->lock for walks
- * and under inode->lock for listings and link targets).
+ * and under inode->lock for listings and link targets), so attributes from
+ * a reply are copied out and applied after it is dropped.
  *
  * Ownership: each inode owns its gofer handle (released when the socket
  * closes at vfs_destroy()), its link target and listing. The super block
@@ -24,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,6 +40,8 @@
 
 #include "cvisor/gofer_proto.h"
 #include "cvisor/log.h"
+#include "cvisor/task.h"
+#include "cvisor/mm.h"
 #include "../vfs_impl.h"
 
 #define REPLY_HDR offsetof(struct gofer_reply, data)
@@ -57,7 +66,7 @@ struct gofer_client {
 	} *in;
 	union {
 		struct gofer_req req;
-		char raw[REQ_HDR + GOFER_NAME_MAX];
+		char raw[GOFER_MSG_MAX];	/* SETXATTR: up to a message */
 	} out;
 };
 
@@ -92,10 +101,12 @@ struct gofer_inode {
 
 static const struct inode_ops gofer_iops;
 
-/* One round trip (client->lock held). Returns the reply's err, or -EIO when
- * the gofer is gone or answered nonsense. */
-static int gofer_rpc(struct gofer_client *c, uint32_t op, uint32_t handle,
-		     uint64_t arg, const char *name, size_t namelen, int *fdp)
+/* One round trip (client->lock held) with a second handle (LINK, RENAME)
+ * and a payload of up to sizeof(c->out) - REQ_HDR bytes. Returns the
+ * reply's err, or -EIO when the gofer is gone or answered nonsense. */
+static int gofer_rpc2(struct gofer_client *c, uint32_t op, uint32_t handle,
+		      uint32_t handle2, uint64_t arg, const void *name,
+		      size_t namelen, int *fdp)
 {
 	union {
 		struct cmsghdr hdr;
@@ -112,14 +123,15 @@ static int gofer_rpc(struct gofer_client *c, uint32_t op, uint32_t handle,
 
 	if (fdp)
 		*fdp = -1;
-	if (namelen > GOFER_NAME_MAX)
+	if (namelen > sizeof(c->out) - REQ_HDR)
 		return -ENAMETOOLONG;
 	memset(&c->out.req, 0, sizeof(c->out.req));
 	c->out.req.op = op;
 	c->out.req.handle = handle;
+	c->out.req.handle2 = handle2;
 	c->out.req.arg = arg;
 	c->out.req.namelen = (uint32_t)namelen;
-	if (namelen)
+	if (namelen && name != c->out.req.name)	/* (built in place) */
 		memcpy(c->out.req.name, name, namelen);
 	do
 		n = send(c->sock, &c->out, REQ_HDR + namelen, MSG_NOSIGNAL);
@@ -150,6 +162,15 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return err;
+}
+
+/* One round trip naming at most one component. */
+static int gofer_rpc(struct gofer_client *c, uint32_t op, uint32_t handle,
+		     uint64_t arg, const char *name, size_t namelen, int *fdp)
+{
+	if (namelen > GOFER_NAME_MAX)
+		return -ENAMETOOLONG;
+	return gofer_rpc2(c, op, handle, 0, arg, name, namelen, fdp);
 }
 
 static struct gofer_client *client(struct inode *ino)
@@ -464,17 +485,33 @@ static ssize_t gofer_read(struct file *f, const struct iovec *iov, int cnt,
 	return n;
 }
 
+/* Pages of a file mapping: straight from the donated host fd into the
+ * memory file (memfile_fill_fd), no copy through the sentry's mapping. */
+static ssize_t gofer_read_frames(struct file *f, struct memfile *mf,
+				 uint64_t mfoff, size_t len, uint64_t off)
+{
+	return memfile_fill_fd(mf, mfoff, len, f->hostfd, off);
+}
+
 static ssize_t gofer_write(struct file *f, const struct iovec *iov, int cnt,
 			   int64_t *off)
 {
-	ssize_t n = pwritev(f->hostfd, iov, cnt,
-			    (f->flags & O_APPEND) ? lseek(f->hostfd, 0, SEEK_END)
-						  : *off);
+	int64_t pos = *off;
 	struct stat st;
+	ssize_t n;
 
+	/* The host fd has O_APPEND too (pwritev then appends whatever the
+	 * offset): the file position ends after the data written, at the
+	 * end of the file, as on Linux. */
+	if (f->flags & O_APPEND) {
+		pos = lseek(f->hostfd, 0, SEEK_END);
+		if (pos < 0)
+			return -errno;
+	}
+	n = pwritev(f->hostfd, iov, cnt, pos);
 	if (n < 0)
 		return -errno;
-	*off += n;
+	*off = pos + n;
 	/* A writable bind mount: the cached attributes follow our writes. */
 	if (fstat(f->hostfd, &st) == 0) {
 		pthread_mutex_lock(&f->inode->lock);
@@ -519,6 +556,7 @@ out:
 static const struct file_ops gofer_file_ops = {
 	.read = gofer_read,
 	.write = gofer_write,
+	.read_frames = gofer_read_frames,
 };
 
 static const struct file_ops gofer_dir_ops = {
@@ -590,37 +628,79 @@ static int gofer_statfs(struct inode *ino, struct statfs *sfs)
 	return r;
 }
 
-/* truncate(2), ftruncate(2) and O_TRUNC on a writable bind mount: a
- * write-only host fd from the gofer (O_TRUNC for size 0), ftruncate on it. */
-static int gofer_truncate(struct inode *ino, int64_t size)
+/* The stat a reply brought becomes ino's cached attributes (after
+ * client->lock is dropped: inode->lock is taken outside it elsewhere). */
+static void refresh(struct inode *ino, const struct gofer_stat *st)
 {
-	struct gofer_client *c = client(ino);
-	struct stat st;
-	int fd = -1, r;
+	pthread_mutex_lock(&ino->lock);
+	apply_stat(ino, st);
+	pthread_mutex_unlock(&ino->lock);
+}
 
-	if (ino->sb->readonly)
-		return -EROFS;
+/* One SETATTR of ino; the host's new stat becomes the cached one. */
+static int setattr_rpc(struct gofer_client *c, struct inode *ino,
+		       const struct gofer_setattr *ga)
+{
+	struct gofer_stat st;
+	int r;
+
 	pthread_mutex_lock(&c->lock);
 	r = gofer_need_handle(c, ino);
 	if (r == 0)
-		r = gofer_rpc(c, GOFER_OP_OPEN, gi(ino)->handle,
-			      O_WRONLY | (size == 0 ? O_TRUNC : 0), NULL, 0, &fd);
+		r = gofer_rpc2(c, GOFER_OP_SETATTR, gi(ino)->handle, 0, 0, ga,
+			       sizeof(*ga), NULL);
+	st = c->in->rep.st;
 	pthread_mutex_unlock(&c->lock);
-	if (r == 0 && fd < 0)
-		r = -EIO;
-	if (r == 0 && size != 0 && ftruncate(fd, size) < 0)
-		r = -errno;
-	if (r == 0 && fstat(fd, &st) == 0) {
-		pthread_mutex_lock(&ino->lock);
-		ino->size = st.st_size;
-		ino->blocks = st.st_blocks;
-		ino->mtime = st.st_mtim;
-		ino->ctime = st.st_ctim;
-		pthread_mutex_unlock(&ino->lock);
-	}
-	if (fd >= 0)
-		close(fd);
+	if (r == 0)
+		refresh(ino, &st);
 	return r;
+}
+
+/* truncate(2), ftruncate(2) and O_TRUNC on a writable gofer mount: one
+ * SETATTR (the gofer ftruncates a write-only reopen of the handle). */
+static int gofer_truncate(struct inode *ino, int64_t size)
+{
+	struct gofer_setattr ga = { .valid = GOFER_SETATTR_SIZE, .size = size };
+
+	if (ino->sb->readonly)
+		return -EROFS;
+	return setattr_rpc(client(ino), ino, &ga);
+}
+
+/* chmod, chown and utimensat on a writable gofer mount, after
+ * vfs_setattr()'s permission checks: the host applies its own side
+ * effects (suid kill on chown, ctime) and the inode takes its new stat. */
+static int gofer_setattr(struct inode *ino, const struct vfs_setattr *a)
+{
+	struct gofer_setattr ga = { 0 };
+
+	if (ino->sb->readonly)
+		return -EROFS;
+	if (a->valid & VFS_ATTR_MODE) {
+		ga.valid |= GOFER_SETATTR_MODE;
+		ga.mode = a->mode & 07777;
+	}
+	if (a->valid & VFS_ATTR_UID) {
+		ga.valid |= GOFER_SETATTR_UID;
+		ga.uid = a->uid;
+	}
+	if (a->valid & VFS_ATTR_GID) {
+		ga.valid |= GOFER_SETATTR_GID;
+		ga.gid = a->gid;
+	}
+	if (a->valid & VFS_ATTR_TIMES_NULL) {
+		ga.valid |= GOFER_SETATTR_TIMES;
+		ga.atime_nsec = ga.mtime_nsec = UTIME_NOW;
+	} else if (a->valid & VFS_ATTR_TIMES) {
+		ga.valid |= GOFER_SETATTR_TIMES;
+		ga.atime_sec = a->atime.tv_sec;
+		ga.atime_nsec = a->atime.tv_nsec;
+		ga.mtime_sec = a->mtime.tv_sec;
+		ga.mtime_nsec = a->mtime.tv_nsec;
+	}
+	if (!ga.valid)
+		return 0;
+	return setattr_rpc(client(ino), ino, &ga);
 }
 
 /* A name was made or removed on the host: the cached listing is stale
@@ -639,10 +719,37 @@ static void gofer_forget_listing(struct inode *dir)
 	pthread_mutex_unlock(&dir->lock);
 }
 
-/* open(O_CREAT) and mkdir on a writable bind mount: made on the host by
- * the gofer (CREATE/MKDIR), owned by the gofer's user. */
+/*
+ * A new file belongs to the creating task, as on Linux (inode_init_owner():
+ * fsuid, and fsgid unless the directory is setgid, where the host already
+ * gave it the directory's group), but the gofer made it as its own user:
+ * one more SETATTR when they differ (a workload that is not root). The
+ * mode goes with it, as the chown cleared set-id bits. Best effort: on
+ * failure the file keeps the gofer's owner (client->lock held).
+ */
+static void own_new(struct gofer_client *c, struct inode *dir,
+		    const struct cred *cred, uint32_t h, struct gofer_stat *st)
+{
+	struct gofer_setattr ga = {
+		.valid = GOFER_SETATTR_UID | GOFER_SETATTR_GID,
+		.uid = cred->fsuid,
+		.gid = (dir->mode & S_ISGID) ? st->gid : cred->fsgid,
+	};
+
+	if (ga.uid == st->uid && ga.gid == st->gid)
+		return;
+	if (!S_ISLNK(st->mode)) {
+		ga.valid |= GOFER_SETATTR_MODE;
+		ga.mode = st->mode & 07777;
+	}
+	if (gofer_rpc2(c, GOFER_OP_SETATTR, h, 0, 0, &ga, sizeof(ga), NULL) == 0)
+		*st = c->in->rep.st;
+}
+
+/* open(O_CREAT) and mkdir on a writable gofer mount: made on the host by
+ * the gofer (CREATE/MKDIR), then given to the creating task. */
 static int gofer_mknod_at(struct inode *dir, const char *name, size_t len,
-			  mode_t mode, const struct cred *cred UNUSED,
+			  mode_t mode, const struct cred *cred,
 			  struct inode **out)
 {
 	struct gofer_client *c = client(dir);
@@ -661,6 +768,8 @@ static int gofer_mknod_at(struct inode *dir, const char *name, size_t len,
 			      gi(dir)->handle, mode & 07777, name, len, NULL);
 	h = c->in->rep.handle;
 	st = c->in->rep.st;
+	if (r == 0)
+		own_new(c, dir, cred, h, &st);
 	pthread_mutex_unlock(&c->lock);
 	if (r < 0)
 		return r;
@@ -687,6 +796,231 @@ static int gofer_unlink(struct inode *dir, const char *name, size_t len,
 	return r;
 }
 
+/* "a\0b" into buf (sized for the longest SYMLINK payload); its length. */
+static size_t two_names(char *buf, const char *a, size_t alen, const char *b,
+			size_t blen)
+{
+	memcpy(buf, a, alen);
+	buf[alen] = '\0';
+	memcpy(buf + alen + 1, b, blen);
+	return alen + 1 + blen;
+}
+
+/* symlink(2) on a writable gofer mount: made by the gofer (SYMLINK),
+ * owned by the creating task like CREATE's files. */
+static int gofer_symlink_at(struct inode *dir, const char *name, size_t len,
+			    const char *target, const struct cred *cred,
+			    struct inode **out)
+{
+	struct gofer_client *c = client(dir);
+	char buf[GOFER_NAME_MAX + 1 + GOFER_TARGET_MAX];
+	size_t tlen = strlen(target);
+	struct gofer_stat st;
+	uint32_t h;
+	int r;
+
+	if (dir->sb->readonly)
+		return -EROFS;
+	if (len > GOFER_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (tlen > GOFER_TARGET_MAX)
+		return -ENAMETOOLONG;
+	pthread_mutex_lock(&c->lock);
+	r = gofer_need_handle(c, dir);
+	if (r == 0)
+		r = gofer_rpc2(c, GOFER_OP_SYMLINK, gi(dir)->handle, 0, 0, buf,
+			       two_names(buf, name, len, target, tlen), NULL);
+	h = c->in->rep.handle;
+	st = c->in->rep.st;
+	if (r == 0)
+		own_new(c, dir, cred, h, &st);
+	pthread_mutex_unlock(&c->lock);
+	if (r < 0)
+		return r;
+	gofer_forget_listing(dir);
+	return gofer_inode_new(dir->sb, h, &st, out);
+}
+
+/* link(2): the gofer links the inode's own handle (LINK), so the name the
+ * workload gave for the old file is not walked again on the host. */
+static int gofer_link_at(struct inode *ino, struct inode *dir,
+			 const char *name, size_t len)
+{
+	struct gofer_client *c = client(dir);
+	struct gofer_stat st;
+	int r;
+
+	if (dir->sb->readonly)
+		return -EROFS;
+	pthread_mutex_lock(&c->lock);
+	r = gofer_need_handle(c, ino);
+	if (r == 0)
+		r = gofer_need_handle(c, dir);
+	if (r == 0)
+		r = gofer_rpc2(c, GOFER_OP_LINK, gi(ino)->handle,
+			       gi(dir)->handle, 0, name, len, NULL);
+	st = c->in->rep.st;
+	pthread_mutex_unlock(&c->lock);
+	if (r == 0) {
+		refresh(ino, &st);
+		gofer_forget_listing(dir);
+	}
+	return r;
+}
+
+/* rename(2)/renameat2(2) within one gofer mount (RENAME). The moved
+ * inodes get their handles first: an inode from a listing would otherwise
+ * walk its old name later. */
+static int gofer_rename_at(struct inode *odir, struct dentry *od,
+			   struct inode *ndir, const char *nname, size_t nlen,
+			   struct dentry *nd, unsigned int flags)
+{
+	struct gofer_client *c = client(odir);
+	char buf[GOFER_NAME_MAX + 1 + GOFER_TARGET_MAX];
+	int r;
+
+	if (odir->sb->readonly)
+		return -EROFS;
+	if (od->namelen > GOFER_NAME_MAX || nlen > GOFER_NAME_MAX)
+		return -ENAMETOOLONG;
+	pthread_mutex_lock(&c->lock);
+	r = gofer_need_handle(c, odir);
+	if (r == 0)
+		r = gofer_need_handle(c, ndir);
+	if (r == 0)
+		r = gofer_need_handle(c, od->inode);
+	if (r == 0 && nd && nd->inode && (flags & RENAME_EXCHANGE))
+		r = gofer_need_handle(c, nd->inode);
+	if (r == 0)
+		r = gofer_rpc2(c, GOFER_OP_RENAME, gi(odir)->handle,
+			       gi(ndir)->handle, flags, buf,
+			       two_names(buf, od->name, od->namelen, nname, nlen),
+			       NULL);
+	pthread_mutex_unlock(&c->lock);
+	if (r == 0) {
+		gofer_forget_listing(odir);
+		if (ndir != odir)
+			gofer_forget_listing(ndir);
+	}
+	return r;
+}
+
+/* ---- user.* xattrs, served by the gofer (other namespaces: none) ---- */
+
+static bool user_xattr(const char *name)
+{
+	return !strncmp(name, GOFER_XATTR_PREFIX, sizeof(GOFER_XATTR_PREFIX) - 1);
+}
+
+/* GETXATTR or LISTXATTR: the whole value/list into the reply (client->lock
+ * held); its length. */
+static int xattr_fetch(struct gofer_client *c, struct inode *ino, uint32_t op,
+		       const char *name)
+{
+	int r = gofer_need_handle(c, ino);
+
+	if (r == 0)
+		r = gofer_rpc(c, op, gi(ino)->handle, 0, name,
+			      name ? strlen(name) : 0, NULL);
+	return r < 0 ? r : (int)c->in->rep.datalen;
+}
+
+static ssize_t gofer_getxattr(struct inode *ino, const char *name, void *buf,
+			      size_t size)
+{
+	struct gofer_client *c = client(ino);
+	int r;
+
+	if (!user_xattr(name))
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&c->lock);
+	r = xattr_fetch(c, ino, GOFER_OP_GETXATTR, name);
+	if (r > 0 && size && size < (size_t)r)
+		r = -ERANGE;
+	else if (r > 0 && size)
+		memcpy(buf, c->in->rep.data, r);
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+/* The host's list, user.* names only (the others are not served). */
+static ssize_t gofer_listxattr(struct inode *ino, char *buf, size_t size)
+{
+	struct gofer_client *c = client(ino);
+	ssize_t used = 0;
+	int n;
+
+	pthread_mutex_lock(&c->lock);
+	n = xattr_fetch(c, ino, GOFER_OP_LISTXATTR, NULL);
+	for (int i = 0; i < n;) {
+		const char *nm = c->in->rep.data + i;
+		void *end = memchr(nm, '\0', (size_t)(n - i));
+		size_t l = end ? (size_t)((char *)end - nm) + 1 : 0;
+
+		if (!l) {
+			used = -EIO;	/* an unterminated name */
+			break;
+		}
+		i += (int)l;
+		if (!user_xattr(nm))
+			continue;
+		if ((size_t)used + l > size) {
+			used = -ERANGE;
+			break;
+		}
+		memcpy(buf + used, nm, l);
+		used += (ssize_t)l;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return n < 0 ? n : used;
+}
+
+static int gofer_setxattr(struct inode *ino, const char *name, const void *val,
+			  size_t size, int flags)
+{
+	struct gofer_client *c = client(ino);
+	size_t nlen = strlen(name);
+	int r;
+
+	if (!user_xattr(name))
+		return -EOPNOTSUPP;
+	if (ino->sb->readonly)
+		return -EROFS;
+	if (nlen + 1 + size > sizeof(c->out) - REQ_HDR)
+		return -E2BIG;	/* more than one message carries */
+	pthread_mutex_lock(&c->lock);
+	r = gofer_need_handle(c, ino);
+	if (r == 0) {
+		/* Built in place: the value may be most of a message. */
+		char *p = c->out.req.name;
+
+		memcpy(p, name, nlen + 1);
+		memmove(p + nlen + 1, val, size);
+		r = gofer_rpc2(c, GOFER_OP_SETXATTR, gi(ino)->handle, 0,
+			       (uint64_t)flags, p, nlen + 1 + size, NULL);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+static int gofer_removexattr(struct inode *ino, const char *name)
+{
+	struct gofer_client *c = client(ino);
+	int r;
+
+	if (!user_xattr(name))
+		return -EOPNOTSUPP;
+	if (ino->sb->readonly)
+		return -EROFS;
+	pthread_mutex_lock(&c->lock);
+	r = gofer_need_handle(c, ino);
+	if (r == 0)
+		r = gofer_rpc(c, GOFER_OP_REMOVEXATTR, gi(ino)->handle, 0, name,
+			      strlen(name), NULL);
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
 static const struct inode_ops gofer_iops = {
 	.lookup = gofer_lookup,
 	.readlink = gofer_readlink,
@@ -695,6 +1029,14 @@ static const struct inode_ops gofer_iops = {
 	.mknod_at = gofer_mknod_at,
 	.unlink = gofer_unlink,
 	.truncate = gofer_truncate,
+	.setattr = gofer_setattr,
+	.symlink_at = gofer_symlink_at,
+	.link_at = gofer_link_at,
+	.rename_at = gofer_rename_at,
+	.getxattr = gofer_getxattr,
+	.setxattr = gofer_setxattr,
+	.listxattr = gofer_listxattr,
+	.removexattr = gofer_removexattr,
 };
 
 int goferfs_list(struct inode *dir, goferfs_entry_fn fn, void *arg)

@@ -140,94 +140,184 @@ static void send_sigpipe(struct task *t)
 	signal_send_task(t, &info);
 }
 
+/* What one step of a pipe wait found (p->lock held). */
+enum pipe_step {
+	PIPE_DONE,	  /* the step has its result: stop waiting */
+	PIPE_BLOCK,	  /* nothing to do yet: block */
+	PIPE_BLOCK_WAKE,  /* block, after waking readers (a writer that
+			     queued part of its data lets them drain it) */
+};
+
+/*
+ * Wait on the pipe until step() is done: the one blocking loop of reads,
+ * writes, the splice waits and FIFO opens (fs/pipe.c pipe_wait_readable/
+ * pipe_wait_writable and the loops of their callers). p->lock is held
+ * around every step and on return; it is dropped while blocked. Before the
+ * first block the waiter (events of interest: mask) is queued and step
+ * runs again, so a wake between its check and the block is never lost.
+ * Returns 0 once step is done, -ERESTARTSYS when a signal interrupted the
+ * wait (step's partial result stays in its arg).
+ */
+static int pipe_wait_until(struct pipe *p, uint64_t mask,
+			   enum pipe_step (*step)(struct pipe *p, void *arg),
+			   void *arg)
+{
+	struct task *t = ipc_current();
+	bool queued = false;
+	enum pipe_step st;
+	struct waiter w;
+	int r = 0;
+
+	waiter_init(&w, t, mask);
+	while ((st = step(p, arg)) != PIPE_DONE) {
+		if (!queued) {
+			waitq_add(&p->wq, &w);
+			queued = true;
+			continue;	/* recheck with the waiter queued */
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (st == PIPE_BLOCK_WAKE)
+			waitq_wake(&p->wq, EPOLLIN | EPOLLRDNORM);
+		r = ipc_block_simple(t);
+		pthread_mutex_lock(&p->lock);
+		if (r < 0)
+			break;
+	}
+	if (queued)
+		waitq_remove(&p->wq, &w);
+	return r;
+}
+
+/* State of one read(2) or write(2) across the steps of its wait. */
+struct pipe_io {
+	struct file *f;
+	const struct iovec *iov;
+	int cnt;
+	size_t total, done;
+	ssize_t ret;
+	bool woke;	/* read: freed a slot; write: queued data */
+	bool sigpipe;
+};
+
+static enum pipe_step read_step(struct pipe *p, void *arg)
+{
+	struct pipe_io *io = arg;
+
+	while (occupancy(p) && io->done < io->total) {
+		struct pipe_buf *b = slot(p, p->tail);
+		size_t n = MIN((size_t)b->len, io->total - io->done);
+
+		iov_copy_out(io->iov, io->cnt, io->done, b->page + b->off, n);
+		io->done += n;
+		b->off += (uint32_t)n;
+		b->len -= (uint32_t)n;
+		if (b->packet) {
+			b->len = 0;
+			io->total = io->done; /* one packet per read */
+		}
+		if (!b->len) {
+			page_put(p, b->page);
+			b->page = NULL;
+			p->tail++;
+			io->woke = true;
+		}
+	}
+	if (io->done) {
+		io->ret = (ssize_t)io->done;
+		return PIPE_DONE;
+	}
+	if (!p->writers) {
+		io->ret = 0;
+		return PIPE_DONE;
+	}
+	if (io->f->flags & O_NONBLOCK) {
+		io->ret = -EAGAIN;
+		return PIPE_DONE;
+	}
+	return PIPE_BLOCK;
+}
+
 static ssize_t pipe_read(struct file *f, const struct iovec *iov, int cnt,
 			 int64_t *off)
 {
 	struct pipe *p = f->priv;
-	struct task *t = ipc_current();
-	size_t total = iov_total(iov, cnt), done = 0;
-	struct waiter w;
-	bool waiting = false, woke_writers = false;
-	ssize_t ret;
+	struct pipe_io io = { .f = f, .iov = iov, .cnt = cnt,
+			      .total = iov_total(iov, cnt) };
+	int r;
 
 	(void)off;
-	if (!total)
+	if (!io.total)
 		return 0;
-	waiter_init(&w, t, EPOLLIN | EPOLLHUP);
 	pthread_mutex_lock(&p->lock);
-	for (;;) {
-		while (occupancy(p) && done < total) {
-			struct pipe_buf *b = slot(p, p->tail);
-			size_t n = MIN((size_t)b->len, total - done);
-
-			iov_copy_out(iov, cnt, done, b->page + b->off, n);
-			done += n;
-			b->off += (uint32_t)n;
-			b->len -= (uint32_t)n;
-			if (b->packet) {
-				b->len = 0;
-				total = done; /* one packet per read */
-			}
-			if (!b->len) {
-				page_put(p, b->page);
-				b->page = NULL;
-				p->tail++;
-				woke_writers = true;
-			}
-		}
-		if (done) {
-			ret = (ssize_t)done;
-			break;
-		}
-		if (!p->writers) {
-			ret = 0;
-			break;
-		}
-		if (f->flags & O_NONBLOCK) {
-			ret = -EAGAIN;
-			break;
-		}
-		if (!waiting) {
-			waitq_add(&p->wq, &w);
-			waiting = true;
-			continue;	/* recheck with the waiter queued */
-		}
-		pthread_mutex_unlock(&p->lock);
-		ret = ipc_block_simple(t);
-		pthread_mutex_lock(&p->lock);
-		if (ret < 0)
-			break;
-	}
-	if (done)
+	r = pipe_wait_until(p, EPOLLIN | EPOLLHUP, read_step, &io);
+	if (r < 0)
+		io.ret = r;	/* nothing read: the step ends on data */
+	if (io.done)
 		vfs_now(&p->atime);
 	pthread_mutex_unlock(&p->lock);
-	if (waiting)
-		waitq_remove(&p->wq, &w);
-	if (woke_writers)
+	if (io.woke)
 		waitq_wake(&p->wq, EPOLLOUT | EPOLLWRNORM);
-	return ret;
+	return io.ret;
+}
+
+static enum pipe_step write_step(struct pipe *p, void *arg)
+{
+	struct pipe_io *io = arg;
+	bool packet = io->f->flags & O_DIRECT;
+
+	while (io->done < io->total) {
+		if (!p->readers) {
+			io->sigpipe = true;
+			if (!io->done)
+				io->ret = -EPIPE;
+			return PIPE_DONE;
+		}
+		if (occupancy(p) < p->nslots) {
+			struct pipe_buf *b = slot(p, p->head);
+			size_t n = MIN((size_t)PAGE_SIZE, io->total - io->done);
+			char *pg = page_get(p);
+
+			if (!pg) {
+				if (!io->done)
+					io->ret = -ENOMEM;
+				return PIPE_DONE;
+			}
+			iov_copy_in(pg, io->iov, io->cnt, io->done, n);
+			b->page = pg;
+			b->off = 0;
+			b->len = (uint32_t)n;
+			b->packet = packet;
+			p->head++;
+			io->done += n;
+			io->woke = true;
+			continue;
+		}
+		if (io->f->flags & O_NONBLOCK) {
+			if (!io->done)
+				io->ret = -EAGAIN;
+			return PIPE_DONE;
+		}
+		return io->woke ? PIPE_BLOCK_WAKE : PIPE_BLOCK;
+	}
+	return PIPE_DONE;
 }
 
 static ssize_t pipe_write(struct file *f, const struct iovec *iov, int cnt,
 			  int64_t *off)
 {
 	struct pipe *p = f->priv;
-	struct task *t = ipc_current();
-	size_t total = iov_total(iov, cnt), done = 0;
-	size_t chars = total & (PAGE_SIZE - 1);
-	bool packet = f->flags & O_DIRECT;
-	bool waiting = false, wrote = false, sigpipe = false;
-	struct waiter w;
-	ssize_t ret = 0;
+	struct pipe_io io = { .f = f, .iov = iov, .cnt = cnt,
+			      .total = iov_total(iov, cnt) };
+	size_t chars = io.total & (PAGE_SIZE - 1);
+	int r;
 
 	(void)off;
-	if (!total)
+	if (!io.total)
 		return 0;
-	waiter_init(&w, t, EPOLLOUT | EPOLLERR);
 	pthread_mutex_lock(&p->lock);
 	if (!p->readers) {
-		sigpipe = true;
-		ret = -EPIPE;
+		io.sigpipe = true;
+		io.ret = -EPIPE;
 		goto out;
 	}
 	/* Top up the last buffer with the sub-page part, if it fits. */
@@ -238,72 +328,25 @@ static ssize_t pipe_write(struct file *f, const struct iovec *iov, int cnt,
 			iov_copy_in(b->page + b->off + b->len, iov, cnt, 0,
 				    chars);
 			b->len += (uint32_t)chars;
-			done = chars;
-			wrote = true;
+			io.done = chars;
+			io.woke = true;
 		}
 	}
-	while (done < total) {
-		if (!p->readers) {
-			sigpipe = true;
-			if (!done)
-				ret = -EPIPE;
-			break;
-		}
-		if (occupancy(p) < p->nslots) {
-			struct pipe_buf *b = slot(p, p->head);
-			size_t n = MIN((size_t)PAGE_SIZE, total - done);
-			char *pg = page_get(p);
-
-			if (!pg) {
-				if (!done)
-					ret = -ENOMEM;
-				break;
-			}
-			iov_copy_in(pg, iov, cnt, done, n);
-			b->page = pg;
-			b->off = 0;
-			b->len = (uint32_t)n;
-			b->packet = packet;
-			p->head++;
-			done += n;
-			wrote = true;
-			continue;
-		}
-		if (f->flags & O_NONBLOCK) {
-			if (!done)
-				ret = -EAGAIN;
-			break;
-		}
-		if (!waiting) {
-			waitq_add(&p->wq, &w);
-			waiting = true;
-			continue;
-		}
-		pthread_mutex_unlock(&p->lock);
-		if (wrote) /* let readers drain while we wait */
-			waitq_wake(&p->wq, EPOLLIN | EPOLLRDNORM);
-		ret = ipc_block_simple(t);
-		pthread_mutex_lock(&p->lock);
-		if (ret < 0) {
-			if (done)
-				ret = 0;
-			break;
-		}
-	}
-	if (done) {
-		ret = (ssize_t)done;
+	r = pipe_wait_until(p, EPOLLOUT | EPOLLERR, write_step, &io);
+	if (r < 0)
+		io.ret = r;
+	if (io.done) {
+		io.ret = (ssize_t)io.done;
 		vfs_now(&p->mtime);
 		p->ctime = p->mtime;
 	}
 out:
 	pthread_mutex_unlock(&p->lock);
-	if (waiting)
-		waitq_remove(&p->wq, &w);
-	if (wrote)
+	if (io.woke)
 		waitq_wake(&p->wq, EPOLLIN | EPOLLRDNORM);
-	if (sigpipe)
-		send_sigpipe(t);
-	return ret;
+	if (io.sigpipe)
+		send_sigpipe(ipc_current());
+	return io.ret;
 }
 
 static uint32_t pipe_poll(struct file *f, struct poll_table *pt)
@@ -554,28 +597,26 @@ int pipe_create(struct task *t, unsigned int flags, struct file **rd,
 
 static const struct file_ops fifo_undone_fops = { 0 };
 
-/* Wait (p->lock held) until *counter moves from seen: fifo_open()'s
- * wait_for_partner(). 0 or -ERESTARTSYS. */
+struct partner_wait {
+	unsigned int *counter;
+	unsigned int seen;
+};
+
+static enum pipe_step partner_step(struct pipe *p, void *arg)
+{
+	struct partner_wait *pw = arg;
+
+	(void)p;
+	return *pw->counter == pw->seen ? PIPE_BLOCK : PIPE_DONE;
+}
+
+/* Wait (p->lock held) until *counter moves from its value now:
+ * fifo_open()'s wait_for_partner(). 0 or -ERESTARTSYS. */
 static int wait_for_partner(struct pipe *p, unsigned int *counter)
 {
-	unsigned int seen = *counter;
-	struct task *t = ipc_current();
-	struct waiter w;
-	int r = 0;
+	struct partner_wait pw = { counter, *counter };
 
-	waiter_init(&w, t, ~0ULL);
-	waitq_add(&p->wq, &w);
-	while (*counter == seen) {
-		pthread_mutex_unlock(&p->lock);
-		r = ipc_block_simple(t);
-		pthread_mutex_lock(&p->lock);
-		if (r < 0)
-			break;
-	}
-	pthread_mutex_unlock(&p->lock);
-	waitq_remove(&p->wq, &w);
-	pthread_mutex_lock(&p->lock);
-	return r;
+	return pipe_wait_until(p, ~0ULL, partner_step, &pw);
 }
 
 /*
@@ -674,46 +715,57 @@ bool pipe_files_same(const struct file *a, const struct file *b)
 	return a->priv == b->priv;
 }
 
+/* State of a splice wait. */
+struct pipe_splice_wait {
+	bool nonblock;
+	bool sigpipe;
+	ssize_t ret;
+};
+
+static enum pipe_step data_step(struct pipe *p, void *arg)
+{
+	struct pipe_splice_wait *sw = arg;
+
+	if (occupancy(p))
+		sw->ret = 1;
+	else if (!p->writers)
+		sw->ret = 0;
+	else if (sw->nonblock)
+		sw->ret = -EAGAIN;
+	else
+		return PIPE_BLOCK;
+	return PIPE_DONE;
+}
+
 /* Block (unless nonblock) until the pipe holds data: 1 data, 0 empty with
  * no writers (EOF), -EAGAIN, -ERESTARTSYS. */
 int pipe_wait_data(struct file *f, bool nonblock)
 {
 	struct pipe *p = f->priv;
-	struct task *t = ipc_current();
-	bool waiting = false;
-	struct waiter w;
-	int ret;
+	struct pipe_splice_wait sw = { .nonblock = nonblock };
+	int r;
 
-	waiter_init(&w, t, EPOLLIN | EPOLLHUP);
 	pthread_mutex_lock(&p->lock);
-	for (;;) {
-		if (occupancy(p)) {
-			ret = 1;
-			break;
-		}
-		if (!p->writers) {
-			ret = 0;
-			break;
-		}
-		if (nonblock) {
-			ret = -EAGAIN;
-			break;
-		}
-		if (!waiting) {
-			waitq_add(&p->wq, &w);
-			waiting = true;
-			continue;
-		}
-		pthread_mutex_unlock(&p->lock);
-		ret = ipc_block_simple(t);
-		pthread_mutex_lock(&p->lock);
-		if (ret < 0)
-			break;
-	}
+	r = pipe_wait_until(p, EPOLLIN | EPOLLHUP, data_step, &sw);
 	pthread_mutex_unlock(&p->lock);
-	if (waiting)
-		waitq_remove(&p->wq, &w);
-	return ret;
+	return r < 0 ? r : (int)sw.ret;
+}
+
+static enum pipe_step space_step(struct pipe *p, void *arg)
+{
+	struct pipe_splice_wait *sw = arg;
+
+	if (!p->readers) {
+		sw->sigpipe = true;
+		sw->ret = -EPIPE;
+	} else if (occupancy(p) < p->nslots) {
+		sw->ret = (ssize_t)(p->nslots - occupancy(p)) * PAGE_SIZE;
+	} else if (sw->nonblock) {
+		sw->ret = -EAGAIN;
+	} else {
+		return PIPE_BLOCK;
+	}
+	return PIPE_DONE;
 }
 
 /* Block (unless nonblock) until a slot is free: the free bytes (whole
@@ -722,44 +774,15 @@ int pipe_wait_data(struct file *f, bool nonblock)
 ssize_t pipe_wait_space(struct file *f, bool nonblock)
 {
 	struct pipe *p = f->priv;
-	struct task *t = ipc_current();
-	bool waiting = false, sigpipe = false;
-	struct waiter w;
-	ssize_t ret;
+	struct pipe_splice_wait sw = { .nonblock = nonblock };
+	int r;
 
-	waiter_init(&w, t, EPOLLOUT | EPOLLERR);
 	pthread_mutex_lock(&p->lock);
-	for (;;) {
-		if (!p->readers) {
-			sigpipe = true;
-			ret = -EPIPE;
-			break;
-		}
-		if (occupancy(p) < p->nslots) {
-			ret = (ssize_t)(p->nslots - occupancy(p)) * PAGE_SIZE;
-			break;
-		}
-		if (nonblock) {
-			ret = -EAGAIN;
-			break;
-		}
-		if (!waiting) {
-			waitq_add(&p->wq, &w);
-			waiting = true;
-			continue;
-		}
-		pthread_mutex_unlock(&p->lock);
-		ret = ipc_block_simple(t);
-		pthread_mutex_lock(&p->lock);
-		if (ret < 0)
-			break;
-	}
+	r = pipe_wait_until(p, EPOLLOUT | EPOLLERR, space_step, &sw);
 	pthread_mutex_unlock(&p->lock);
-	if (waiting)
-		waitq_remove(&p->wq, &w);
-	if (sigpipe)
-		send_sigpipe(t);
-	return ret;
+	if (sw.sigpipe)
+		send_sigpipe(ipc_current());
+	return r < 0 ? r : sw.ret;
 }
 
 /* Copy up to len queued bytes, from byte skip on, into buf without

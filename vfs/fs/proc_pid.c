@@ -545,7 +545,12 @@ static int fs_link(const struct pfs_node *n, char *buf, size_t size, bool cwd)
 	pthread_mutex_unlock(&r.fs->lock);
 	/* Seen from the task's own root, like the reader's in Linux when
 	 * both share a root (always, in one sandbox without chroot). */
-	len = vfs_path_name(r.fs->vfs, &root, &p, tmp, sizeof(tmp));
+	len = vfs_path_name(r.fs->vfs, &root, &p, tmp, sizeof(tmp) - 16);
+	/* A removed cwd: d_path() says " (deleted)" too. */
+	if (len >= 0 && p.dentry->dead) {
+		memcpy(tmp + len, " (deleted)", 10);
+		len += 10;
+	}
 	procinfo_put(&r);
 	return copy_text(tmp, len, buf, size);
 }
@@ -773,7 +778,7 @@ static int show_stat(const struct pfs_node *n, struct pfs_buf *b)
 {
 	struct task_refs r;
 	struct stat_info si;
-	uint64_t vsize, rss, cpu[4];
+	uint64_t vsize, rss, cpu[4], flt[4];
 	uint64_t tick = 1000000000ULL / 100;	/* USER_HZ */
 	int err = stat_info(n, &si, &r, PROCINFO_MM);
 
@@ -782,16 +787,19 @@ static int show_stat(const struct pfs_node *n, struct pfs_buf *b)
 	vm_sizes(r.mm, &vsize, &rss);
 	/* The same figures as getrusage/times (sentry/kernel/procinfo.c). */
 	procinfo_cputimes(r.t, in_tid_dir(n), cpu);
+	procinfo_faults(r.t, in_tid_dir(n), flt);
 	/* fs/proc/array.c do_task_stat(): 52 fields. The start time is 0. */
 	pfs_printf(b,
-		   "%d (%s) %c %d %d %d 0 -1 4194560 0 0 0 0 %" PRIu64 " %" PRIu64
+		   "%d (%s) %c %d %d %d 0 -1 4194560 %" PRIu64 " %" PRIu64
+		   " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
 		   " %" PRIu64 " %" PRIu64 " 20 0 %d 0 "
 		   "0 %" PRIu64 " %" PRIu64 " 18446744073709551615 0 0 0 0 0 "
 		   "0 %" PRIu64 " 0 0 0 0 0 %d 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
 		   n->tid > 0 ? n->tid : si.pid, si.comm, si.state, si.ppid,
-		   si.pgid, si.sid, cpu[0] / tick, cpu[1] / tick, cpu[2] / tick,
-		   cpu[3] / tick, si.nthreads, vsize, rss / PAGE_SIZE,
-		   si.blocked, si.exit_signal);
+		   si.pgid, si.sid, flt[0], flt[1], flt[2], flt[3],
+		   cpu[0] / tick, cpu[1] / tick, cpu[2] / tick, cpu[3] / tick,
+		   si.nthreads, vsize, rss / PAGE_SIZE, si.blocked,
+		   si.exit_signal);
 	procinfo_put(&r);
 	return 0;
 }

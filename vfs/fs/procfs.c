@@ -141,6 +141,11 @@ static uint64_t pfs_ino(const struct pfs_node *n)
 	return (h & 0x3fffffffffffffffULL) | 2;
 }
 
+uint64_t pfs_node_ino(const struct pfs_node *n)
+{
+	return pfs_ino(n);
+}
+
 static void pfs_inode_free(struct inode *ino)
 {
 	free(ino->priv);
@@ -211,7 +216,7 @@ static void prune_one(struct pfs_sb *ps, struct vfs *vfs, struct dentry *d)
 		free(d);
 		return;
 	}
-	if (d->refs || !list_empty(&d->children) || d->mounted)
+	if (d->refs || d->pins || !list_empty(&d->children) || d->mounted)
 		return;
 	list_del(&d->sibling);
 	d->parent = NULL;
@@ -562,8 +567,22 @@ static int pfs_open(struct inode *ino, struct file *f)
 	return 0;
 }
 
+/* proc and sysfs files cannot be removed (EPERM, as simple_unlink is
+ * not among their inode operations); a directory with an unlink hook
+ * decides for its children. */
+static int pfs_unlink(struct inode *dir, const char *name, size_t len,
+		      bool is_dir)
+{
+	const struct pfs_node *dn = dir->priv;
+
+	if (is_dir || !dn->e->unlink)
+		return -EPERM;
+	return dn->e->unlink(dn, name, len);
+}
+
 static const struct inode_ops pfs_iops = {
 	.lookup = pfs_lookup,
+	.unlink = pfs_unlink,
 	.readlink = pfs_readlink,
 	.open = pfs_open,
 	.statfs = pfs_statfs,
@@ -877,6 +896,25 @@ CONST_FILE(show_mq_msgsize_default, "%d", IPC_MQ_MSGSIZE_DEFAULT)
 CONST_FILE(show_mq_msgsize_max, "%d", IPC_MQ_MSGSIZE_MAX)
 CONST_FILE(show_mq_queues_max, "%d", IPC_MQ_QUEUES_MAX)
 
+/* /proc/sysvipc/{shm,sem,msg}: the sandbox's IPC namespace
+ * (sentry/ipc/ns.c), read by ipcs(1). */
+static int show_sysvipc(const struct pfs_node *n, struct pfs_buf *b)
+{
+	struct kernel *k = proc_kernel();
+	char *text;
+	size_t len;
+	int r;
+
+	if (!k)
+		return -ENOENT;
+	r = ipc_sysvipc_show(k, n->e->name, &text, &len);
+	if (r < 0)
+		return r;
+	pfs_put(b, text, len);
+	free(text);
+	return 0;
+}
+
 #define RO_FILE(nm, fn) { .name = nm, .mode = S_IFREG | 0444, .show = fn }
 #define DIR(nm, tbl) { .name = nm, .mode = S_IFDIR | 0555, .children = tbl }
 
@@ -939,6 +977,13 @@ static const struct pfs_entry proc_sys[] = {
 	{ 0 },
 };
 
+static const struct pfs_entry proc_sysvipc[] = {
+	RO_FILE("msg", show_sysvipc),
+	RO_FILE("sem", show_sysvipc),
+	RO_FILE("shm", show_sysvipc),
+	{ 0 },
+};
+
 static const struct pfs_entry proc_root_children[] = {
 	RO_FILE("cmdline", show_cmdline),
 	RO_FILE("cpuinfo", show_cpuinfo),
@@ -949,6 +994,7 @@ static const struct pfs_entry proc_root_children[] = {
 	{ .name = "self", .mode = S_IFLNK | 0777, .link = self_link },
 	RO_FILE("stat", show_stat),
 	DIR("sys", proc_sys),
+	DIR("sysvipc", proc_sysvipc),
 	{ .name = "thread-self", .mode = S_IFLNK | 0777,
 	  .link = thread_self_link },
 	RO_FILE("uptime", show_uptime),

@@ -505,8 +505,26 @@ static ssize_t ovl_lower_read(struct file *f, const struct iovec *iov, int cnt,
 	return n;
 }
 
+/* Pages of a mapping of a lower-only file: host fd -> memory file inside
+ * the host kernel (memfile_fill_fd); once copied up, mm reads the upper
+ * copy with vfs_pread. inode->lock keeps a copy-up out meanwhile. */
+static ssize_t ovl_lower_read_frames(struct file *f, struct memfile *mf,
+				     uint64_t mfoff, size_t len, uint64_t off)
+{
+	struct inode *ino = f->inode;
+	struct tmpfs_data *td = ino->priv;
+	ssize_t n = -EOPNOTSUPP;
+
+	pthread_mutex_lock(&ino->lock);
+	if (td->lower)
+		n = memfile_fill_fd(mf, mfoff, len, f->hostfd, off);
+	pthread_mutex_unlock(&ino->lock);
+	return n;
+}
+
 static const struct file_ops ovl_lower_fops = {
 	.read = ovl_lower_read,
+	.read_frames = ovl_lower_read_frames,
 };
 
 /* Copy a lower-only regular file's first maxlen bytes into frames of the
