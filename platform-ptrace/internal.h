@@ -90,6 +90,10 @@
 #define HDR_SET_GS 124
 #define HDR_SPIN_CYCLES 128
 #define HDR_TID 136	/* CLONE_CHILD_SETTID/CLEARTID word of the thread */
+#define HDR_SENTRY_SERVING 140 /* the sentry thread has picked the stop up */
+/* The stub spins up to spin_cycles for its stop to be picked up, and up to
+ * SERVING_SPIN_FACTOR times that while the sentry thread serves it. */
+#define SERVING_SPIN_FACTOR 8
 /* Syscall patching ("usertrap", see systrap.c). A stop published with
  * signo 0 comes from the trampoline: the registers are in HDR_UT_GREGS. */
 #define HDR_UT_REASON 144 /* UT_SYSCALL or UT_IRQ */
@@ -178,7 +182,8 @@ struct sysmsg_hdr {
 	uint64_t spin_cycles; /* stub-side spin budget (rdtsc cycles) */
 	uint32_t tid;	      /* set by the kernel at clone, cleared (and
 				 futex-woken) when the thread has exited */
-	uint32_t pad1;
+	uint32_t sentry_serving; /* the sentry thread has picked the stop up
+				    and runs: the stub may spin longer */
 	uint32_t ut_reason;
 	uint32_t ut_irq;
 	uint32_t ut_magic;
@@ -204,6 +209,7 @@ _Static_assert(offsetof(struct sysmsg_hdr, set_fs) == HDR_SET_FS, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, set_gs) == HDR_SET_GS, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, spin_cycles) == HDR_SPIN_CYCLES, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, tid) == HDR_TID, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, sentry_serving) == HDR_SENTRY_SERVING, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, ut_reason) == HDR_UT_REASON, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, ut_irq) == HDR_UT_IRQ, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, ut_magic) == HDR_UT_MAGIC, "hdr");

@@ -211,6 +211,7 @@ stub_handler:
 	shl	$32, %rdx
 	or	%rdx, %rax
 	mov	HDR_SPIN_CYCLES(%rbx), %r12
+	lea	(%rax,%r12,SERVING_SPIN_FACTOR), %r13
 	add	%rax, %r12
 .Lspin:
 	mov	HDR_STATE(%rbx), %eax
@@ -229,6 +230,14 @@ stub_handler:
 	shl	$32, %rdx
 	or	%rdx, %rax
 	cmp	%r12, %rax
+	jb	.Lspin
+	/* Past the short budget: keep spinning, up to the long one, only
+	 * while the sentry thread is known to be running our stop (then it
+	 * runs on another CPU, and its result is on the way: a 1 MiB read,
+	 * a gofer round trip, a page fill). */
+	cmpl	$0, HDR_SENTRY_SERVING(%rbx)
+	je	.Lspin_over
+	cmp	%r13, %rax
 	jb	.Lspin
 
 	/* Bounded spin over: announce we sleep, re-check, FUTEX_WAIT while

@@ -1372,11 +1372,14 @@ static int st_ctx_switch(struct platform_ctx *bc, cpu_regs_t *regs,
 		}
 		colocate(sp, c);
 		c->hdr->sentry_blocked = 0; /* ordered before the state */
+		c->hdr->sentry_serving = 0;
 		sysmsg_post(c->hdr, ST_RESUME);
 		c->post_tsc = rdtsc();
 		r = sysmsg_wait(as, c->hdr, &c->spin, ST_TRAPPED,
 				c->pin_cpu < 0);
 		c->trap_tsc = rdtsc();
+		/* Running its stop now: the stub may keep spinning. */
+		__atomic_store_n(&c->hdr->sentry_serving, 1, __ATOMIC_RELAXED);
 		if (r == -ESRCH) {
 			stop->reason = STOP_DEAD;
 			return 0;

@@ -222,7 +222,7 @@ static int chld_code(pid_t child, long ms)
 static void test_third_party_cont(void)
 {
 	pid_t c, k;
-	int st;
+	int st, hold[2];
 
 	/* Standard signals coalesce: drop SIGCHLDs of earlier children. */
 	while (chld_code(0, 0) >= 0)
@@ -235,14 +235,32 @@ static void test_third_party_cont(void)
 	kill(c, SIGSTOP);
 	is_long(wait_ms(c, &st, WUNTRACED, 5000), c, "third party: stopped");
 	is_long(chld_code(c, 5000), CLD_STOPPED, "third party: CLD_STOPPED");
+	/* The sender stays alive until the CLD_CONTINUED has been taken:
+	 * its own exit's SIGCHLD, pending first, would swallow it (standard
+	 * signals coalesce), natively too. */
+	if (pipe(hold)) {
+		ok(0, "third party: pipe");
+		return;
+	}
 	k = fork();
-	if (k == 0)
-		_exit(kill(c, SIGCONT) ? 1 : 0);
-	is_long(wait_ms(k, &st, 0, 5000), k, "third party: sender done");
+	if (k == 0) {
+		char b;
+		int r = kill(c, SIGCONT) ? 1 : 0;
+
+		close(hold[1]);
+		while (read(hold[0], &b, 1) < 0 && errno == EINTR)
+			;
+		_exit(r);
+	}
+	close(hold[0]);
 	is_long(wait_ms(c, &st, WCONTINUED, 5000), c,
 		"third party: continue reported by wait");
 	is_long(chld_code(c, 5000), CLD_CONTINUED,
 		"third party: SIGCHLD CLD_CONTINUED from a sibling's SIGCONT");
+	close(hold[1]);
+	st = -1;
+	wait_ms(k, &st, 0, 5000);
+	is_long(st, 0, "third party: sender done");
 	kill(c, SIGKILL);
 	wait_ms(c, &st, 0, 5000);
 	while (chld_code(c, 100) >= 0)
