@@ -21,32 +21,20 @@
 #   CVISOR=bin/cvisor tests/integration/test_gofer_security.sh   (or pass the path as $1)
 # Host fixtures live under /var/tmp (the sandbox's /tmp is a private tmpfs).
 set -u
-CVISOR=${1:-${CVISOR:-bin/cvisor}}
-case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
-PLATFORMS=${PLATFORMS:-"systrap ptrace"}
-T=${GSEC_TIMEOUT:-60}
+. "$(dirname "$0")/lib.sh"
+lib_init gsec "${GSEC_TIMEOUT:-60}"
 RUNS=${GSEC_RUNS:-8}	# sandboxes per platform during the swap loop
-BB=/bin/busybox
 PER=6
-
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-diag() { sed 's/^/# /'; }
 
 NP=$(echo $PLATFORMS | wc -w)
 echo "1..$((PER * NP))"
 if [ ! -x "$BB" ] || ! file -L "$BB" 2>/dev/null | grep -q 'statically linked'; then
-	for i in $(seq 1 $((PER * NP))); do echo "ok $i - # SKIP no static $BB"; done
+	skip_all $((PER * NP)) "no static $BB"
 	exit 0
 fi
 
-FIX=$(mktemp -d /var/tmp/cvisor-gsec.XXXXXX)
 SWAP=""
-cleanup() {
-	[ -n "$SWAP" ] && kill "$SWAP" 2>/dev/null && wait "$SWAP" 2>/dev/null
-	rm -rf "$FIX"
-}
-trap cleanup EXIT
+LIB_CLEANUP='[ -n "$SWAP" ] && kill "$SWAP" 2>/dev/null && wait "$SWAP" 2>/dev/null'
 
 # The secret: outside the root, at an absolute host path S.
 MARK="CVISOR-HOST-SECRET-$$-$RANDOM$RANDOM"

@@ -9,22 +9,15 @@
 # Host fixtures live under /var/tmp (the sandbox's /tmp is a private tmpfs,
 # and the gofer opens bind sources in the host's mount namespace).
 set -u
-CVISOR=${1:-${CVISOR:-bin/cvisor}}
-case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
-PLATFORMS=${PLATFORMS:-"systrap ptrace"}
-T=${MOUNTS_TIMEOUT:-60}
+. "$(dirname "$0")/lib.sh"
+lib_init mounts "${MOUNTS_TIMEOUT:-60}"
 PER=5
 NP=$(echo $PLATFORMS | wc -w)
 
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-diag() { sed 's/^/# /'; }
-
 echo "1..$((PER * NP + 9))"
 
-FIX=$(mktemp -d /var/tmp/cvisor-mounts.XXXXXX)
-trap 'rm -rf "$FIX"' EXIT
 cd "$FIX" || exit 1
+# cv ARGS...: cvisor with a timeout; output to the caller, status returned.
 cv() { timeout -k 5 "$T" "$CVISOR" "$@" </dev/null; }
 
 MARK="CVISOR-HOST-SECRET-$$-$RANDOM$RANDOM"

@@ -15,30 +15,22 @@
 # result as "op ok" or "op ERRNO".
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-CVISOR=${1:-${CVISOR:-bin/cvisor}}
-case "$CVISOR" in /*) ;; *) CVISOR="$(pwd)/$CVISOR" ;; esac
-PLATFORMS=${PLATFORMS:-"systrap ptrace"}
-T=${RW_TIMEOUT:-60}
-BB=/bin/busybox
+. "$here/lib.sh"
+lib_init rw "${RW_TIMEOUT:-60}"
 PER=9
-
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-diag() { sed 's/^/# /'; }
 
 NP=$(echo $PLATFORMS | wc -w)
 echo "1..$((PER * NP + 1))"
-FIX=$(mktemp -d /var/tmp/cvisor-rw.XXXXXX)
-trap 'rm -rf "$FIX"' EXIT
 H=$FIX/root/bin/rwh
 mkdir -p "$FIX/root/bin" "$FIX/root/etc"
 if ! cc -static -O1 -o "$H" "$here/rw_helper.c" 2>"$FIX/cc.err" ||
 	! file -L "$BB" 2>/dev/null | grep -q 'statically linked'; then
-	for i in $(seq 1 $((PER * NP + 1))); do echo "ok $i - # SKIP no cc or no static $BB"; done
+	skip_all $((PER * NP + 1)) "no cc or no static $BB"
 	exit 0
 fi
 cp "$BB" "$FIX/root/bin/busybox"
-cv() { timeout -k 5 "$T" "$CVISOR" "$@" </dev/null >"$FIX/out" 2>"$FIX/err"; }
+# cv ARGS...: cvisor with a timeout; output in $OUT/$ERR, status returned.
+cv() { timeout -k 5 "$T" "$CVISOR" "$@" </dev/null >"$OUT" 2>"$ERR"; }
 # In the sandbox: busybox sh with the helper as "h".
 run() { cv "${G[@]}" do --root "$FIX/root" "$@"; }
 hstat() { stat -c '%a %u %g %s %h %i %X %Y' "$@"; }
@@ -185,6 +177,7 @@ for P in $PLATFORMS; do
 	# `make BUILD=... BUILD/tests/X_test`) with their scratch space /tmp
 	# on an rw volume: the same Linux results through the gofer.
 	TD=$(dirname "$CVISOR")/tests
+	[ -d "$TD" ] || TD=$here/../../build/tests	# bin/cvisor: make's build/
 	fails=""
 	have=0
 	for t in rename_test link_test chmod_test readlink_test dir_test access_test \
