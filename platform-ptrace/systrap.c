@@ -1301,8 +1301,6 @@ static void colocate(struct systrap_platform *sp, struct systrap_ctx *c)
 	cpu_set_t one;
 
 	platform_waker_cpu = -1;
-	if (!sp->coloc)
-		return;
 	if (c->pin_cpu >= 0) {
 		if (!(slow && short_run)) {
 			if ((seen && !short_run) || ++c->quick >= UNPIN_QUICK)
@@ -1370,14 +1368,17 @@ static int st_ctx_switch(struct platform_ctx *bc, cpu_regs_t *regs,
 			if (r)
 				return r;
 		}
-		colocate(sp, c);
+		if (sp->coloc) /* off by default: no work per syscall */
+			colocate(sp, c);
 		c->hdr->sentry_blocked = 0; /* ordered before the state */
 		c->hdr->sentry_serving = 0;
 		sysmsg_post(c->hdr, ST_RESUME);
-		c->post_tsc = rdtsc();
+		if (sp->coloc)
+			c->post_tsc = rdtsc();
 		r = sysmsg_wait(as, c->hdr, &c->spin, ST_TRAPPED,
 				c->pin_cpu < 0);
-		c->trap_tsc = rdtsc();
+		if (sp->coloc)
+			c->trap_tsc = rdtsc();
 		/* Running its stop now: the stub may keep spinning. */
 		__atomic_store_n(&c->hdr->sentry_serving, 1, __ATOMIC_RELAXED);
 		if (r == -ESRCH) {

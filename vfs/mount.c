@@ -695,28 +695,6 @@ static int tmpfs_set_size_opt(struct super_block *sb, int64_t size)
 	return 0;
 }
 
-static int resolve(struct task *t, const char *name, struct path *out)
-{
-	struct path root, start;
-	struct walk_result res;
-	struct file *df;
-	bool empty;
-	int r;
-
-	r = vfs_walk_start(t, AT_FDCWD, name, false, &root, &start, &df,
-			   &empty);
-	if (df)
-		vfs_file_put(df);
-	if (r < 0)
-		return r;
-	r = vfs_walk(t->fs->vfs, &t->cred, &root, &start, name, WALK_FOLLOW,
-		     &res);
-	if (r < 0)
-		return r;
-	*out = res.path;
-	return 0;
-}
-
 static int do_mount_locked(struct task *t, const char *source,
 			   const char *target, const char *fstype,
 			   unsigned long flags, const char *data)
@@ -729,7 +707,7 @@ static int do_mount_locked(struct task *t, const char *source,
 	struct path p, src;
 	int r;
 
-	r = resolve(t, target, &p);
+	r = vfs_lookup_locked(t, target, WALK_FOLLOW, &p);
 	if (r < 0)
 		return r;
 	/* check_mnt(): nothing happens on a lazily unmounted tree. */
@@ -775,7 +753,7 @@ static int do_mount_locked(struct task *t, const char *source,
 	if (flags & MS_BIND) {
 		if (!source)
 			return -EFAULT;
-		r = resolve(t, source, &src);
+		r = vfs_lookup_locked(t, source, WALK_FOLLOW, &src);
 		if (r < 0)
 			return r;
 		/* graft_tree(): a directory only on a directory. */
@@ -834,10 +812,8 @@ int vfs_do_mount(struct task *t, const char *source, const char *target,
 int vfs_do_umount(struct task *t, const char *target, int flags)
 {
 	struct vfs *vfs = t->fs->vfs;
-	struct path root, start, p;
-	struct walk_result res;
-	struct file *df;
-	bool empty, busy;
+	struct path p;
+	bool busy;
 	int r;
 
 	/* ksys_umount(): flags first, then the path, then may_mount(). */
@@ -845,18 +821,11 @@ int vfs_do_umount(struct task *t, const char *target, int flags)
 		return -EINVAL;
 	if ((flags & MNT_EXPIRE) && (flags & (MNT_FORCE | MNT_DETACH)))
 		return -EINVAL;
-	r = vfs_walk_start(t, AT_FDCWD, target, false, &root, &start, &df,
-			   &empty);
-	if (df)
-		vfs_file_put(df);
-	if (r < 0)
-		return r;
 	pthread_mutex_lock(&vfs->lock);
-	r = vfs_walk(vfs, &t->cred, &root, &start, target,
-		     (flags & UMOUNT_NOFOLLOW) ? 0 : WALK_FOLLOW, &res);
+	r = vfs_lookup_locked(t, target,
+			      (flags & UMOUNT_NOFOLLOW) ? 0 : WALK_FOLLOW, &p);
 	if (r < 0)
 		goto out;
-	p = res.path;
 	r = -EPERM;
 	if (!cred_capable(&t->cred, CV_CAP_SYS_ADMIN))
 		goto out;

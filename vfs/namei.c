@@ -443,6 +443,29 @@ int vfs_lookup_at(struct task *t, int dirfd, const char *name,
 	return 0;
 }
 
+int vfs_lookup_locked(struct task *t, const char *name,
+		      unsigned int walk_flags, struct path *out)
+{
+	struct walk_result res;
+	struct path root, start;
+	struct file *df;
+	bool empty;
+	int r;
+
+	r = vfs_walk_start(t, AT_FDCWD, name, false, &root, &start, &df,
+			   &empty);
+	if (df)
+		vfs_file_put(df);
+	if (r < 0)
+		return r;
+	r = vfs_walk(t->fs->vfs, &t->cred, &root, &start, name, walk_flags,
+		     &res);
+	if (r < 0)
+		return r;
+	*out = res.path;
+	return 0;
+}
+
 int vfs_path_name(struct vfs *vfs, const struct path *root,
 		  const struct path *p, char *buf, size_t size)
 {

@@ -480,6 +480,11 @@ int vfs_walk_start(struct task *t, int dirfd, const char *name,
 /* The whole thing: start + lock + walk + unlock. */
 int vfs_lookup_at(struct task *t, int dirfd, const char *name,
 		  unsigned int walk_flags, bool allow_empty, struct path *out);
+/* vfs_lookup_at() from the cwd (or the root: absolute names), for a caller
+ * that holds vfs->lock and keeps it while it uses the result (mount,
+ * umount, inotify marks). An empty name is -ENOENT. */
+int vfs_lookup_locked(struct task *t, const char *name,
+		      unsigned int walk_flags, struct path *out);
 /* One component in dir (no mount crossing): a positive dentry, or -ENOENT
  * (also in a removed directory). vfs->lock held. */
 int vfs_lookup_child(struct vfs *vfs, struct dentry *dir, const char *name,

@@ -203,12 +203,10 @@ void signal_group_put(struct signal_group *g);
  * one thread. Returns 0 or -errno (-ESRCH, -EINVAL, -EAGAIN). */
 int signal_send_tgid(struct kernel *k, int tgid, const siginfo_t *info);
 int signal_send_task(struct task *t, const siginfo_t *info);
-/* The same with the target's group already known (timers, SIGCHLD). */
+/* The same with the target's group already known (timers, SIGCHLD).
+ * Sending never takes kernel->lock (a SIGCONT's CLD_CONTINUED is sent
+ * later by the continued group), so callers holding it may send too. */
 int signal_send_group(struct task *t, const siginfo_t *info);
-/* The same, for callers holding kernel->lock (sending never takes it: a
- * SIGCONT's CLD_CONTINUED is sent later by the continued group). */
-int signal_send_task_klocked(struct task *t, const siginfo_t *info);
-int signal_send_group_klocked(struct task *t, const siginfo_t *info);
 /* A host signal reached the workload thread (STOP_SIGNAL): queue it to
  * the thread as if the kernel had sent it. */
 void signal_host_signal(struct task *t, int signo);

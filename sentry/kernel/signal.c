@@ -431,18 +431,6 @@ int signal_send_group(struct task *t, const siginfo_t *info)
 	return send_common(t, info, true, false);
 }
 
-/* Sending never takes kernel->lock (prepare_signal), so these are the
- * plain senders; kept for callers that hold it. */
-int signal_send_task_klocked(struct task *t, const siginfo_t *info)
-{
-	return send_common(t, info, false, false);
-}
-
-int signal_send_group_klocked(struct task *t, const siginfo_t *info)
-{
-	return send_common(t, info, true, false);
-}
-
 int signal_send_tgid(struct kernel *k, int tgid, const siginfo_t *info)
 {
 	struct task *t;

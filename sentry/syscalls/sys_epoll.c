@@ -17,9 +17,9 @@
 #include "cvisor/syscall.h"
 #include "cvisor/task.h"
 #include "../../vfs/vfs_impl.h"
+#include "uaccess.h"
 
 #define NSEC 1000000000LL
-#define USER_ADDR_MAX 0x7ffffffff000ULL
 /* EP_MAX_EVENTS: INT_MAX / sizeof(struct epoll_event). */
 #define EP_MAX_EVENTS (0x7fffffff / (int)sizeof(struct cv_epoll_event))
 
@@ -89,8 +89,7 @@ static long do_epoll_wait(struct task *t, int epfd, uint64_t uev, int maxevents,
 	ipc_set_current(t);
 	if (maxevents <= 0 || maxevents > EP_MAX_EVENTS)
 		return -EINVAL;
-	if (uev > USER_ADDR_MAX ||
-	    (uint64_t)maxevents * sizeof(*buf) > USER_ADDR_MAX - uev)
+	if (!access_ok(uev, (uint64_t)maxevents * sizeof(*buf)))
 		return -EFAULT;
 	f = fdtable_get(t->fdt, epfd);
 	if (!f)

@@ -29,18 +29,9 @@
 #include "cvisor/util.h"
 #include "cvisor/vfs.h"
 #include "../../vfs/vfs_impl.h"
+#include "uaccess.h"
 
-#ifndef UIO_MAXIOV
-#define UIO_MAXIOV 1024
-#endif
 #define KIOV_MAX 256
-/* access_ok(): the x86-64 user address limit (TASK_SIZE_MAX). */
-#define USER_ADDR_MAX 0x7ffffffff000ULL
-
-struct uvec {
-	uint64_t base;
-	uint64_t len;
-};
 
 static void file_putp(struct file **f)
 {
@@ -54,11 +45,6 @@ static int nofile_limit(struct task *t)
 	uint64_t cur = t->rlimits[RLIMIT_NOFILE].rlim_cur;
 
 	return cur > VFS_NR_OPEN ? VFS_NR_OPEN : (int)cur;
-}
-
-static bool access_ok(uint64_t addr, uint64_t len)
-{
-	return len <= USER_ADDR_MAX && addr <= USER_ADDR_MAX - len;
 }
 
 /*
@@ -208,15 +194,15 @@ SYSCALL_DEFINE(pwrite64)
 	return do_rw(t, (int)args->a[0], true, args->a[1], args->a[2], &pos);
 }
 
-/* import_iovec(): at most UIO_MAXIOV segments, each below SSIZE_MAX and
- * inside the user range, total clamped to MAX_RW_COUNT. */
-static int import_iovec(struct task *t, uint64_t addr, uint64_t cnt,
-			struct uvec **out)
+int import_iovec(struct task *t, uint64_t addr, uint64_t cnt,
+		 struct uvec **out, uint64_t *totalp)
 {
 	struct uvec *uv;
 	uint64_t total = 0;
 
 	*out = NULL;
+	if (totalp)
+		*totalp = 0;
 	if (cnt > UIO_MAXIOV)
 		return -EINVAL;
 	if (cnt == 0)
@@ -242,6 +228,8 @@ static int import_iovec(struct task *t, uint64_t addr, uint64_t cnt,
 		total += uv[i].len;
 	}
 	*out = uv;
+	if (totalp)
+		*totalp = total;
 	return (int)cnt;
 }
 
@@ -256,7 +244,7 @@ static ssize_t do_rwv(struct task *t, int fd, bool write, uint64_t iov,
 		return -EBADF;
 	if (pos && !(f->fmode & FMODE_PREAD))
 		return -ESPIPE;
-	n = import_iovec(t, iov, cnt, &uv);
+	n = import_iovec(t, iov, cnt, &uv, NULL);
 	if (n < 0)
 		return n;
 	r = rw_check(f, write);

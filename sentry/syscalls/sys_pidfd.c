@@ -177,8 +177,8 @@ static int send_locked(struct task *t, struct process *p, int sig,
 	if (!target || target->proc != p)
 		return -ESRCH;
 	if (flags & PIDFD_SIGNAL_THREAD)
-		return signal_send_task_klocked(target, info);
-	return signal_send_group_klocked(target, info);
+		return signal_send_task(target, info);
+	return signal_send_group(target, info);
 }
 
 SYSCALL_DEFINE(pidfd_send_signal)

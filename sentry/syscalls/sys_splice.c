@@ -31,6 +31,7 @@
 #include "cvisor/util.h"
 #include "cvisor/vfs.h"
 #include "../../vfs/vfs_impl.h"
+#include "uaccess.h"
 
 #define SPLICE_CHUNK (64 * 1024)
 /* include/uapi/linux/splice.h */
@@ -39,8 +40,6 @@
 #define CV_SPLICE_F_MORE 0x04
 #define CV_SPLICE_F_GIFT 0x08
 #define CV_SPLICE_F_ALL 0x0f
-#define UIO_MAXIOV_SPLICE 1024
-#define USER_ADDR_MAX 0x7ffffffff000ULL
 
 static void file_putp(struct file **f)
 {
@@ -661,49 +660,6 @@ SYSCALL_DEFINE(tee)
 
 /* ---- vmsplice ---- */
 
-struct uvec {
-	uint64_t base;
-	uint64_t len;
-};
-
-/* import_iovec() for vmsplice: at most UIO_MAXIOV segments inside the
- * user range, the total clamped to MAX_RW_COUNT. */
-static int import_uvec(struct task *t, uint64_t addr, uint64_t cnt,
-		       struct uvec **out, uint64_t *total)
-{
-	struct uvec *uv;
-
-	*out = NULL;
-	*total = 0;
-	if (cnt > UIO_MAXIOV_SPLICE)
-		return -EINVAL;
-	if (cnt == 0)
-		return 0;
-	uv = calloc(cnt, sizeof(*uv));
-	if (!uv)
-		return -ENOMEM;
-	if (mm_copy_in(t->mm, uv, addr, cnt * sizeof(*uv))) {
-		free(uv);
-		return -EFAULT;
-	}
-	for (uint64_t i = 0; i < cnt; i++) {
-		if ((int64_t)uv[i].len < 0) {
-			free(uv);
-			return -EINVAL;
-		}
-		if (uv[i].len > USER_ADDR_MAX ||
-		    uv[i].base > USER_ADDR_MAX - uv[i].len) {
-			free(uv);
-			return -EFAULT;
-		}
-		if (uv[i].len > (uint64_t)VFS_MAX_RW_COUNT - *total)
-			uv[i].len = (uint64_t)VFS_MAX_RW_COUNT - *total;
-		*total += uv[i].len;
-	}
-	*out = uv;
-	return (int)cnt;
-}
-
 /* vmsplice_to_pipe(): wait for room, then fill what the free slots hold. */
 static ssize_t vmsplice_to_pipe(struct task *t, struct file *f,
 				struct uvec *uv, int n, uint64_t total,
@@ -820,7 +776,7 @@ SYSCALL_DEFINE(vmsplice)
 		to_pipe = false;
 	else
 		return -EBADF;
-	n = import_uvec(t, args->a[1], args->a[2], &uv, &total);
+	n = import_iovec(t, args->a[1], args->a[2], &uv, &total);
 	if (n < 0)
 		return n;
 	if (!total)

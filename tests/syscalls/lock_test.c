@@ -46,7 +46,7 @@ static int setlk(int fd, int cmd, short type, off_t start, off_t len)
 	return fcntl(fd, cmd, &fl);
 }
 
-/* The child's "ready" byte (fork_child). */
+/* The child's "ready" byte (tap_fork_ready). */
 static bool wait_ready(int rfd)
 {
 	char c;
@@ -69,35 +69,6 @@ static int child_status(pid_t pid)
 	if (waitpid(pid, &st, 0) != pid)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/*
- * The two-process set-up every case shares: fork a child that runs
- * body(arg, readyfd) and exits with its return value (its verdict); the
- * child writes one byte to readyfd (tell_ready) when it is about to block
- * or holds what the parent waits for. The parent gets the pipe's read end
- * in *rfd. -1 if the pipe or the fork failed.
- */
-static pid_t fork_child(int (*body)(void *arg, int readyfd), void *arg,
-			int *rfd)
-{
-	int p[2];
-	pid_t pid;
-
-	if (pipe(p))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		_exit(body(arg, p[1]));
-	}
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return -1;
-	}
-	*rfd = p[0];
-	return pid;
 }
 
 static bool tell_ready(int readyfd)
@@ -141,7 +112,7 @@ static pid_t blocking_child(int kind, int parentfd, int *rfd)
 {
 	struct blocking_args a = { kind, parentfd };
 
-	return fork_child(blocking_body, &a, rfd);
+	return tap_fork_ready(blocking_body, &a, rfd);
 }
 
 static void on_alarm(int sig)
@@ -197,7 +168,7 @@ static void test_exit_wakes(void)
 	long long t0;
 	pid_t holder;
 
-	holder = fork_child(holder_body, NULL, &rfd);
+	holder = tap_fork_ready(holder_body, NULL, &rfd);
 	if (holder < 0)
 		return;
 	ok(wait_ready(rfd), "holder has the lock");
@@ -283,7 +254,7 @@ static void test_eintr(void)
 
 	ok_sys(setlk(fd, F_SETLK, F_WRLCK, 0, 10), "parent holds a write lock");
 	ok_sys(flock(fd, LOCK_EX), "parent holds LOCK_EX");
-	pid = fork_child(eintr_body, NULL, &rfd);
+	pid = tap_fork_ready(eintr_body, NULL, &rfd);
 	if (pid < 0)
 		return;
 	ok(wait_ready(rfd), "child saw EINTR twice");
@@ -317,7 +288,7 @@ static void test_edeadlk(void)
 	pid_t pid;
 
 	ok_sys(setlk(fd, F_SETLK, F_WRLCK, 0, 1), "parent locks byte 0");
-	pid = fork_child(edeadlk_body, NULL, &rfd);
+	pid = tap_fork_ready(edeadlk_body, NULL, &rfd);
 	if (pid < 0)
 		return;
 	ok(wait_ready(rfd), "child locked byte 1");

@@ -373,37 +373,13 @@ static int wait_child(pid_t pid, int *st)
 }
 
 /*
- * The set-ups the controlling-terminal cases share. fork_ready: a child
- * runs body(arg, readyfd) and exits with its verdict, writing one byte
- * to readyfd when the parent may go on (read end in *rfd).
+ * The set-ups the controlling-terminal cases share (and tap_fork_ready()).
  * fork_leader: a child becomes a session leader with the slave as its
  * controlling terminal (exit 11 if it cannot) and exits with
  * body(fd, arg). fork_hup_waiter (inside a leader): a child in its own
  * process group that waits for SIGHUP; it returns once the child's
  * handler is in place.
  */
-static pid_t fork_ready(int (*body)(void *arg, int readyfd), void *arg,
-			int *rfd)
-{
-	int p[2];
-	pid_t pid;
-
-	if (pipe(p))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		_exit(body(arg, p[1]));
-	}
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return -1;
-	}
-	*rfd = p[0];
-	return pid;
-}
-
 static pid_t fork_leader(const char *path, int (*body)(int fd, void *arg),
 			 void *arg)
 {
@@ -591,7 +567,7 @@ static void test_ctty_signals(void)
 	close(s);
 
 	/* ^C from the master kills the foreground group with SIGINT. */
-	pid = fork_ready(ctrl_c_body, path, &rfd);
+	pid = tap_fork_ready(ctrl_c_body, path, &rfd);
 	if (pid < 0)
 		return;
 	ok(read(rfd, &c, 1) == 1, "child: setsid, TIOCSCTTY, /dev/tty");
@@ -604,7 +580,7 @@ static void test_ctty_signals(void)
 	close(rfd);
 
 	/* SIGWINCH to the foreground group on a size change. */
-	pid = fork_ready(winch_body, path, &rfd);
+	pid = tap_fork_ready(winch_body, path, &rfd);
 	if (pid < 0)
 		return;
 	if (read(rfd, &c, 1) == 1) {

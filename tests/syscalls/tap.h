@@ -20,7 +20,9 @@
  * sandbox's /tmp is a private tmpfs thrown away at exit).  spath() builds a path
  * inside the scratch space either way; scratch_cleanup() removes what it can.
  *
- * Only what the tests need; no fork, threads or signal delivery (next milestone).
+ * Two-process set-ups: tap_fork_ready(body, arg, &rfd) forks a child that runs
+ * body(arg, readyfd) and exits with its return value (its verdict); the child
+ * writes one byte to readyfd when the parent may go on (read end in *rfd).
  */
 #ifndef CVISOR_TESTS_TAP_H
 #define CVISOR_TESTS_TAP_H
@@ -335,6 +337,29 @@ static int expect_ro_root(void)
 {
 	const char *e = getenv("CVISOR_EXPECT_RO_ROOT");
 	return e && e[0] == '1';
+}
+
+/* See the header comment. -1 if the pipe or the fork failed. */
+static inline pid_t tap_fork_ready(int (*body)(void *arg, int readyfd),
+				   void *arg, int *rfd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		_exit(body(arg, p[1]));
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -1;
+	}
+	*rfd = p[0];
+	return pid;
 }
 
 #endif /* CVISOR_TESTS_TAP_H */

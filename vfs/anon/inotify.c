@@ -286,28 +286,19 @@ int inotify_add_watch_file(struct task *t, struct file *f, const char *path,
 {
 	struct fsnotify_group *g = f->priv;
 	struct vfs *vfs = t->fs->vfs;
-	struct walk_result res;
-	struct path root, start;
-	struct file *df;
 	struct inode *ino;
-	bool empty;
+	struct path p;
 	int r;
 
 	if (vfs != g->vfs)
 		return -EXDEV;
-	r = vfs_walk_start(t, AT_FDCWD, path, false, &root, &start, &df,
-			   &empty);
-	if (df)
-		vfs_file_put(df);
-	if (r < 0)
-		return r;
 	/* vfs->lock from the walk to the mark, so the inode stays. */
 	pthread_mutex_lock(&vfs->lock);
-	r = vfs_walk(vfs, &t->cred, &root, &start, path,
-		     (mask & FSN_DONT_FOLLOW) ? 0 : WALK_FOLLOW, &res);
+	r = vfs_lookup_locked(t, path,
+			      (mask & FSN_DONT_FOLLOW) ? 0 : WALK_FOLLOW, &p);
 	if (r < 0)
 		goto out;
-	ino = res.path.dentry->inode;
+	ino = p.dentry->inode;
 	/* LOOKUP_DIRECTORY, then inotify_find_inode()'s MAY_READ. */
 	if ((mask & FSN_ONLYDIR) && !S_ISDIR(ino->mode)) {
 		r = -ENOTDIR;
