@@ -58,7 +58,8 @@ case "$BENCH" in
 	BENCH=$STAGE ;;
 esac
 
-COLS=(native cvisor-systrap cvisor-ptrace runsc-ptrace)
+# BENCH_COLS="native cvisor-systrap" runs a subset of the columns.
+read -r -a COLS <<<"${BENCH_COLS:-native cvisor-systrap cvisor-ptrace runsc-ptrace}"
 RUNSC=$(command -v runsc || true)
 RUNSC_ROOT=$(mktemp -d "${TMPDIR:-/tmp}/cvisor-bench-runsc.XXXXXX")
 DATA=$(mktemp -d /var/tmp/cvisor-bench-data.XXXXXX)

@@ -100,8 +100,14 @@
 #define HDR_UT_IRQ 148	  /* set by the handler: interrupt signal seen in
 			     the trampoline */
 #define HDR_UT_MAGIC 152  /* UT_MAGIC: %gs points at this slot */
+#define HDR_STUB_CPU 156  /* CPU the stub thread last trapped on */
 #define HDR_UT_STACK 160  /* top of the trampoline's stack (slot +
 			     SYSMSG_HDR_SIZE: the end of the header page) */
+#define HDR_SENTRY_CPU 168 /* CPU of the sentry thread serving the slot */
+/* Selector of the GDT entry whose limit holds the CPU number (Linux x86-64
+ * GDT_ENTRY_CPUNODE, as the vDSO's getcpu reads it with lsl when the CPU
+ * has no rdpid): the stub learns its CPU in ~17 ns without a syscall. */
+#define CPUNODE_SEL (15 * 8 + 3)
 #define HDR_UT_GREGS 256  /* greg_t[UT_NGREGS] in ucontext order */
 #define UT_NGREGS 18	  /* REG_R8 .. REG_EFL */
 #define UT_SYSCALL 1
@@ -187,9 +193,12 @@ struct sysmsg_hdr {
 	uint32_t ut_reason;
 	uint32_t ut_irq;
 	uint32_t ut_magic;
-	uint32_t pad2;
+	uint32_t stub_cpu;	/* where the stub thread last trapped (lsl) */
 	uint64_t ut_stack;
-	uint64_t pad3[11];
+	uint32_t sentry_cpu;	/* where the serving sentry thread runs: on
+				   the same CPU the two yield, not spin */
+	uint32_t pad2;
+	uint64_t pad3[10];
 	uint64_t ut_gregs[UT_NGREGS];
 };
 
@@ -213,6 +222,8 @@ _Static_assert(offsetof(struct sysmsg_hdr, sentry_serving) == HDR_SENTRY_SERVING
 _Static_assert(offsetof(struct sysmsg_hdr, ut_reason) == HDR_UT_REASON, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, ut_irq) == HDR_UT_IRQ, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, ut_magic) == HDR_UT_MAGIC, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, stub_cpu) == HDR_STUB_CPU, "hdr");
+_Static_assert(offsetof(struct sysmsg_hdr, sentry_cpu) == HDR_SENTRY_CPU, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, ut_stack) == HDR_UT_STACK, "hdr");
 _Static_assert(offsetof(struct sysmsg_hdr, ut_gregs) == HDR_UT_GREGS, "hdr");
 

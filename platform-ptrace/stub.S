@@ -225,8 +225,19 @@ stub_handler:
 	 * result is not coming soon, give the CPU away now. */
 	cmpl	$0, HDR_SENTRY_BLOCKED(%rbx)
 	jne	.Lspin_over
-	pause
-	rdtsc
+	/* On the sentry thread's CPU, spinning keeps it off the CPU until
+	 * the budget is gone: yield to it instead (to nobody, at the cost
+	 * of a syscall, if it moved). */
+	mov	$CPUNODE_SEL, %eax
+	lsl	%eax, %eax
+	jnz	1f
+	and	$0xfff, %eax
+	cmp	HDR_SENTRY_CPU(%rbx), %eax
+	jne	1f
+	SYS(__NR_sched_yield)
+	jmp	2f
+1:	pause
+2:	rdtsc
 	shl	$32, %rdx
 	or	%rdx, %rax
 	cmp	%r12, %rax
@@ -353,15 +364,24 @@ stub_handler:
 	movl	$ST_RUNNING, HDR_STATE(%rbx)
 	ret				/* to stub_restorer */
 
-/* Called with the altstack usable (the frame lies below %rsp). */
+/* Called with the altstack usable (the frame lies below %rsp). Notes the
+ * CPU we are on for the sentry (stored only when it changed: the line is
+ * shared with the sentry's CPU). */
 .Lwake_sentry:
-	cmpl	$0, HDR_SENTRY_SLEEP(%rbx)
+	mov	$CPUNODE_SEL, %eax
+	lsl	%eax, %eax
+	jnz	1f
+	and	$0xfff, %eax
+	cmp	HDR_STUB_CPU(%rbx), %eax
 	je	1f
+	mov	%eax, HDR_STUB_CPU(%rbx)
+1:	cmpl	$0, HDR_SENTRY_SLEEP(%rbx)
+	je	2f
 	lea	HDR_STATE(%rbx), %rdi
 	mov	$1, %esi		/* FUTEX_WAKE */
 	mov	$1, %edx
 	SYS(__NR_futex)
-1:	ret
+2:	ret
 
 	.p2align 4
 stub_restorer:

@@ -70,10 +70,19 @@
  * CPU to the peer costs little. */
 #define SENTRY_SPIN_CYCLES 40000ULL /* ~20 us */
 #define STUB_SPIN_CYCLES 40000ULL
+/* After its spin, the sentry thread keeps looking for the next stop up to
+ * SENTRY_YIELD_CYCLES, yielding its CPU between looks (a stub thread or
+ * another task sharing it runs at once): sleeping would make the stop pay
+ * for waking this thread, 12 us after a short sleep and 80 us after 200 us
+ * here (an idle vCPU halts), more than the workload usually computes
+ * between two syscalls (python's import: 2100 syscalls in 85 ms). */
+#define SENTRY_YIELD_CYCLES 400000ULL /* ~200 us */
 #define SENTRY_WAIT_TIMEOUT_NS 10000000L /* death check period */
 /* Adaptive spinning: after SPIN_FAIL_MAX waits in a row where the sentry's
- * spin ran out (the peer shares our CPU, or the workload computes between
- * traps), both sides go straight to the futex for SPIN_OFF_WAITS waits. */
+ * spin ran out (the workload computes between traps), the sentry goes
+ * straight to the futex for SPIN_OFF_WAITS waits. The stub keeps spinning
+ * for results: services are short whatever the workload does between them
+ * (it used to stop too, and every syscall then paid two wake-ups). */
 #define SPIN_FAIL_MAX 8
 #define SPIN_OFF_WAITS 1024
 /* Co-location (see colocate()): a service longer than SLOW_SERVICE_CYCLES
@@ -175,6 +184,17 @@ static long futex(uint32_t *uaddr, int op, uint32_t val,
 	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
 }
 
+/* Tell the stub thread where this thread runs (a store only when it
+ * moved: the line is shared); returns the CPU. */
+static int note_cpu(struct sysmsg_hdr *h)
+{
+	int cpu = sched_getcpu(); /* glibc: the rseq area, no syscall */
+
+	if (__atomic_load_n(&h->sentry_cpu, __ATOMIC_RELAXED) != (uint32_t)cpu)
+		__atomic_store_n(&h->sentry_cpu, (uint32_t)cpu, __ATOMIC_RELAXED);
+	return cpu;
+}
+
 static uint64_t slot_addr(unsigned slot)
 {
 	return SYSMSG_SLOT0 + (uint64_t)slot * SYSMSG_SLOT_SIZE;
@@ -269,21 +289,35 @@ static int sysmsg_wait(struct systrap_as *as, struct sysmsg_hdr *h,
 	if (!spin) {
 		/* straight to the futex */
 	} else if (sp->off) {
-		if (--sp->off == 0)
-			h->spin_cycles = STUB_SPIN_CYCLES;
+		sp->off--;
 	} else {
-		deadline = rdtsc() + SENTRY_SPIN_CYCLES;
+		uint64_t t0 = rdtsc();
+
+		deadline = t0 + SENTRY_SPIN_CYCLES;
 		do {
 			if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == want) {
 				sp->fail = 0;
 				return 0;
 			}
-			__builtin_ia32_pause();
+			/* The stub thread on our CPU cannot run while we
+			 * spin: yield to it. */
+			if (note_cpu(h) ==
+			    (int)__atomic_load_n(&h->stub_cpu, __ATOMIC_RELAXED))
+				sched_yield();
+			else
+				__builtin_ia32_pause();
+		} while (rdtsc() < deadline);
+		deadline = t0 + SENTRY_YIELD_CYCLES;
+		do {
+			sched_yield();
+			if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == want) {
+				sp->fail = 0;
+				return 0;
+			}
 		} while (rdtsc() < deadline);
 		if (++sp->fail >= SPIN_FAIL_MAX) {
 			sp->fail = 0;
 			sp->off = SPIN_OFF_WAITS;
-			h->spin_cycles = 0;
 		}
 	}
 
@@ -312,6 +346,7 @@ static int sysmsg_wait(struct systrap_as *as, struct sysmsg_hdr *h,
 /* Hand a parked stub thread a new state (CMD or RESUME). */
 static void sysmsg_post(struct sysmsg_hdr *h, uint32_t state)
 {
+	note_cpu(h);
 	__atomic_exchange_n(&h->state, state, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&h->stub_sleeping, __ATOMIC_SEQ_CST))
 		futex(&h->state, FUTEX_WAKE, 1, NULL);
@@ -334,6 +369,58 @@ static void *slot_ptr(struct systrap_as *as, unsigned slot, uint64_t addr,
  * has a 128-byte sigset and FP area after it that the kernel's lacks. */
 #define KUC_SIZE (offsetof(ucontext_t, uc_sigmask) + 8)
 
+/*
+ * The context this sentry thread is serving a stop of (its stub thread is
+ * parked in stub.S .Lwait_state, spinning or about to), or NULL. Set when
+ * ctx_switch returns a stop, cleared before the context resumes and when
+ * it is released (both on this thread).
+ */
+static __thread struct systrap_ctx *serving;
+
+static void cmd_put(struct sysmsg_hdr *h, long nr, uint64_t a0, uint64_t a1,
+		    uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	h->cmd_nr = (uint64_t)nr;
+	h->cmd_args[0] = a0;
+	h->cmd_args[1] = a1;
+	h->cmd_args[2] = a2;
+	h->cmd_args[3] = a3;
+	h->cmd_args[4] = a4;
+	h->cmd_args[5] = a5;
+}
+
+/*
+ * Run one mmap/munmap/mprotect in address space as. When this thread is
+ * serving a stop of a context of as, that context's stub thread runs it:
+ * it is parked in its slot and usually still spinning, where the control
+ * thread sleeps and waking it costs a cross-CPU wake-up (12-80 us here).
+ * Never clone: a thread cloned there would start on the wrong slot.
+ */
+static long sysmsg_cmd(struct systrap_as *as, long nr, uint64_t a0,
+		       uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+		       uint64_t a5);
+
+static long sysmsg_mm_cmd(struct systrap_as *as, long nr, uint64_t a0,
+			  uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+			  uint64_t a5)
+{
+	struct systrap_ctx *c = serving;
+	uint32_t st;
+	int r;
+
+	if (!c || c->base.as != &as->base)
+		return sysmsg_cmd(as, nr, a0, a1, a2, a3, a4, a5);
+	st = __atomic_load_n(&c->hdr->state, __ATOMIC_ACQUIRE);
+	if (st != ST_TRAPPED && st != ST_CMD_DONE)
+		return sysmsg_cmd(as, nr, a0, a1, a2, a3, a4, a5);
+	cmd_put(c->hdr, nr, a0, a1, a2, a3, a4, a5);
+	sysmsg_post(c->hdr, ST_CMD);
+	r = sysmsg_wait(as, c->hdr, &c->spin, ST_CMD_DONE, true);
+	if (r)
+		return r;
+	return (long)__atomic_load_n(&c->hdr->cmd_ret, __ATOMIC_ACQUIRE);
+}
+
 /* Run one syscall in the control thread (slot 0). Any thread. */
 static long sysmsg_cmd(struct systrap_as *as, long nr, uint64_t a0,
 		       uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
@@ -347,13 +434,7 @@ static long sysmsg_cmd(struct systrap_as *as, long nr, uint64_t a0,
 		pthread_mutex_unlock(&as->cmd_lock);
 		return -ESRCH;
 	}
-	h->cmd_nr = (uint64_t)nr;
-	h->cmd_args[0] = a0;
-	h->cmd_args[1] = a1;
-	h->cmd_args[2] = a2;
-	h->cmd_args[3] = a3;
-	h->cmd_args[4] = a4;
-	h->cmd_args[5] = a5;
+	cmd_put(h, nr, a0, a1, a2, a3, a4, a5);
 	sysmsg_post(h, ST_CMD);
 	r = sysmsg_wait(as, h, &as->ctl_spin, ST_CMD_DONE, true);
 	if (!r)
@@ -368,7 +449,7 @@ static int build_filter(struct sock_filter *f, size_t max)
 		__NR_rt_sigreturn, __NR_futex,	     __NR_mmap,
 		__NR_munmap,	   __NR_mprotect,    __NR_arch_prctl,
 		__NR_clone,	   __NR_sigaltstack, __NR_rt_sigprocmask,
-		__NR_exit,
+		__NR_exit,	   __NR_sched_yield,
 	};
 	const uint32_t lo = (uint32_t)STUB_CODE;
 	const uint32_t hi = (uint32_t)(STUB_CODE >> 32);
@@ -681,6 +762,7 @@ static int st_as_setup(struct systrap_platform *sp, struct systrap_as *as)
 	as->sysmsg = m;
 	h = slot_hdr(as, 0);
 	h->spin_cycles = STUB_SPIN_CYCLES;
+	h->stub_cpu = h->sentry_cpu = ~0u; /* unknown */
 
 	n = build_filter((struct sock_filter *)(as->sysmsg + SETUP_FILTER_OFF),
 			 SETUP_FILTER_MAX);
@@ -788,7 +870,7 @@ static int st_as_map(struct platform_as *bas, uint64_t addr, uint64_t len,
 
 	if (r)
 		return (int)r;
-	r = sysmsg_cmd(to_as(bas), __NR_mmap, addr, len, (uint64_t)prot,
+	r = sysmsg_mm_cmd(to_as(bas), __NR_mmap, addr, len, (uint64_t)prot,
 		       MAP_SHARED | MAP_FIXED, STUB_FD_MEM, off);
 	if (r < 0 && r > -4096)
 		return (int)r;
@@ -801,7 +883,8 @@ static int st_as_unmap(struct platform_as *bas, uint64_t addr, uint64_t len)
 
 	if (r)
 		return (int)r;
-	return (int)sysmsg_cmd(to_as(bas), __NR_munmap, addr, len, 0, 0, 0, 0);
+	return (int)sysmsg_mm_cmd(to_as(bas), __NR_munmap, addr, len, 0, 0, 0,
+				  0);
 }
 
 static int st_as_protect(struct platform_as *bas, uint64_t addr, uint64_t len,
@@ -811,8 +894,8 @@ static int st_as_protect(struct platform_as *bas, uint64_t addr, uint64_t len,
 
 	if (r)
 		return (int)r;
-	return (int)sysmsg_cmd(to_as(bas), __NR_mprotect, addr, len,
-			       (uint64_t)prot, 0, 0, 0);
+	return (int)sysmsg_mm_cmd(to_as(bas), __NR_mprotect, addr, len,
+				  (uint64_t)prot, 0, 0, 0);
 }
 
 static int slot_alloc(struct systrap_as *as)
@@ -905,6 +988,7 @@ static int st_ctx_new(struct platform_as *bas, struct platform_ctx **out)
 	c->hdr = slot_hdr(as, c->slot);
 	memset(c->hdr, 0, sizeof(*c->hdr));
 	c->hdr->spin_cycles = STUB_SPIN_CYCLES;
+	c->hdr->stub_cpu = c->hdr->sentry_cpu = ~0u; /* unknown */
 	c->hdr->ut_magic = UT_MAGIC;
 	c->hdr->ut_stack = slot_addr(c->slot) + SYSMSG_HDR_SIZE;
 	c->fresh = true;
@@ -978,6 +1062,8 @@ static void st_ctx_release(struct platform_ctx *bc)
 	struct systrap_as *as = to_as(bc->as);
 
 	/* On the owner thread (platform.h): its own pin goes too. */
+	if (serving == c)
+		serving = NULL;
 	coloc_release(container_of(bc->as->p, struct systrap_platform, base), c);
 	if (ctx_thread_exit(as, c))
 		slot_free(as, c->slot);
@@ -1288,7 +1374,7 @@ static void coloc_release(struct systrap_platform *sp, struct systrap_ctx *c)
 	pin_thread(c->tid, -1, &sp->cpus);
 	pin_thread(0, -1, &sp->cpus);
 	c->pin_cpu = -1;
-	c->hdr->spin_cycles = c->spin.off ? 0 : STUB_SPIN_CYCLES;
+	c->hdr->spin_cycles = STUB_SPIN_CYCLES;
 }
 
 static void colocate(struct systrap_platform *sp, struct systrap_ctx *c)
@@ -1370,6 +1456,7 @@ static int st_ctx_switch(struct platform_ctx *bc, cpu_regs_t *regs,
 		}
 		if (sp->coloc) /* off by default: no work per syscall */
 			colocate(sp, c);
+		serving = NULL;
 		c->hdr->sentry_blocked = 0; /* ordered before the state */
 		c->hdr->sentry_serving = 0;
 		sysmsg_post(c->hdr, ST_RESUME);
@@ -1385,6 +1472,7 @@ static int st_ctx_switch(struct platform_ctx *bc, cpu_regs_t *regs,
 			stop->reason = STOP_DEAD;
 			return 0;
 		}
+		serving = c;
 		if (__atomic_load_n(&c->hdr->signo, __ATOMIC_RELAXED) == 0) {
 			/* From the trampoline: a patched syscall, or an
 			 * interrupt signal it noticed. */

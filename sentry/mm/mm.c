@@ -108,11 +108,11 @@
  * (arch/x86/mm/mmap.c) keeps room for the stack to grow. */
 #define MM_STACK_GAP (128ULL << 20)
 /* Pages populated and mapped per fault (aligned block around the address). */
-#define FAULT_AROUND_PAGES 16
+#define FAULT_AROUND_PAGES 32
 /* Anonymous private memory touched in order (heap, arenas, a big memset)
  * doubles its block per sequential fault up to this (fault_in). */
-#define FAULT_AROUND_ANON_MAX 64
-#define FAULT_AROUND_FILE 64	/* private file mappings (fault_in) */
+#define FAULT_AROUND_ANON_MAX 256
+#define FAULT_AROUND_FILE 128	/* private file mappings (fault_in) */
 #define FAULT_AROUND_TEXT 256	/* ... that are executable (code) */
 /* stack_guard_gap (mm/mmap.c): 256 pages kept free below a growsdown VMA. */
 #define STACK_GUARD_GAP (256ULL << PAGE_SHIFT)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cvisor/log.h"
 #include "cvisor/syscall.h"
@@ -33,8 +34,18 @@ static void report_enosys(struct task *t, uint64_t nr)
 		(unsigned long long)nr);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* "[tid] +T name(args) = ret <D>": T the entry time (s, monotonic), D the
+ * time spent in the sentry (s), as strace -ttt -T. */
 static void strace_line(struct task *t, uint64_t nr, const struct syscall_args *a,
-			long ret)
+			long ret, uint64_t t0, uint64_t t1)
 {
 	char buf[256];
 	const char *name = nr < SYSCALL_MAX && syscall_table[nr].name ?
@@ -42,22 +53,25 @@ static void strace_line(struct task *t, uint64_t nr, const struct syscall_args *
 	int n;
 
 	n = snprintf(buf, sizeof(buf),
-		     "[%5d] %s(%#llx, %#llx, %#llx, %#llx, %#llx, %#llx) = ",
-		     t->tid, name, (unsigned long long)a->a[0],
+		     "[%5d] +%llu.%06llu %s(%#llx, %#llx, %#llx, %#llx, %#llx, %#llx) = ",
+		     t->tid, (unsigned long long)(t0 / 1000000000ULL),
+		     (unsigned long long)(t0 % 1000000000ULL / 1000), name, (unsigned long long)a->a[0],
 		     (unsigned long long)a->a[1], (unsigned long long)a->a[2],
 		     (unsigned long long)a->a[3], (unsigned long long)a->a[4],
 		     (unsigned long long)a->a[5]);
 	if (ret < 0 && ret > -4096)
-		snprintf(buf + n, sizeof(buf) - (size_t)n, "-1 %s (%s)\n",
+		snprintf(buf + n, sizeof(buf) - (size_t)n, "-1 %s (%s) <%.6f>\n",
 			 strerrorname_np((int)-ret) ? strerrorname_np((int)-ret) : "E?",
-			 strerror((int)-ret));
+			 strerror((int)-ret), (double)(t1 - t0) / 1e9);
 	else
-		snprintf(buf + n, sizeof(buf) - (size_t)n, "%#lx\n", ret);
+		snprintf(buf + n, sizeof(buf) - (size_t)n, "%#lx <%.6f>\n", ret,
+			 (double)(t1 - t0) / 1e9);
 	fputs(buf, stderr);
 }
 
 long syscall_dispatch(struct task *t, uint64_t nr, const struct syscall_args *a)
 {
+	uint64_t t0 = unlikely(cv_log.strace) ? now_ns() : 0;
 	long ret;
 
 	if (likely(nr < SYSCALL_MAX && syscall_table[nr].fn))
@@ -67,6 +81,6 @@ long syscall_dispatch(struct task *t, uint64_t nr, const struct syscall_args *a)
 		ret = -ENOSYS;
 	}
 	if (unlikely(cv_log.strace))
-		strace_line(t, nr, a, ret);
+		strace_line(t, nr, a, ret, t0, now_ns());
 	return ret;
 }
