@@ -18,6 +18,11 @@
  *                                   code); slots 1.. to context threads.
  *                                   The memfd is sparse: an unused slot
  *                                   costs address space only.
+ *   [STUB_VDSO - vvar, STUB_VDSO + vdso)
+ *                                   the host's [vvar*] and [vdso] pages,
+ *                                   inherited from the sentry at fork and
+ *                                   moved here by stage 1 (stub.c), when
+ *                                   the sentry has them
  *   vsyscall page (above TASK_SIZE; cannot be unmapped, harmless)
  *
  * Everything in the sysmsg region is writable by the workload and is
@@ -42,6 +47,25 @@
 #define SYSMSG_MAP_SIZE (SYSMSG_SLOT_SIZE * (1 + SYSMSG_SLOTS))
 #define SYSMSG_HDR_SIZE 0x1000	 /* header page; the altstack follows */
 #define USER_TOP 0x7ffffffff000	 /* TASK_SIZE_MAX, arch/x86 page_64_types.h */
+
+/* The host vDSO in every stub: its [vdso] at STUB_VDSO, the data pages
+ * the kernel put right below it ([vvar], [vvar_vclock] on 6.x) kept right
+ * below it (the vDSO code reaches them RIP-relative). Far above the sysmsg
+ * region, clear of where an ASLR-off host puts the sentry's own vDSO
+ * (0x7ffff7fc0000..): stage 1 cannot move a mapping onto itself. */
+#define STUB_VDSO 0x7ffffe000000
+#define STUB_VDSO_MAX 0x100000	/* [vdso] at most this long */
+#define STUB_VVAR_MAX 0x100000	/* data pages below it, at most */
+#define STUB_VDSO_MAPS 4	/* mappings moved, [vdso] included */
+
+/* Stage 1's work list (stub.c writes it in the page before the temporary
+ * code copy, stub.S runs it before anything else): syscalls {nr, a0..a4},
+ * each of which must succeed. munmaps of all but the copy and the host
+ * vDSO, then one mremap per vDSO mapping. */
+#define STUB_PLAN_OPS 8
+#define PLAN_N 0
+#define PLAN_OP 8
+#define PLAN_OP_SIZE 48
 
 /* Setup block (systrap): the seccomp program the stub installs. */
 #define SETUP_FPROG_OFF 0
@@ -254,6 +278,20 @@ static inline uint64_t stub_addr(const char *sym)
 {
 	return STUB_CODE + (uint64_t)(sym - stub_start);
 }
+
+struct stub_plan {
+	uint64_t n;
+	uint64_t op[STUB_PLAN_OPS][6];	/* nr, rdi, rsi, rdx, r10, r8 */
+};
+_Static_assert(offsetof(struct stub_plan, op) == PLAN_OP, "plan");
+_Static_assert(sizeof(((struct stub_plan *)0)->op[0]) == PLAN_OP_SIZE, "plan");
+_Static_assert(STUB_VDSO - STUB_VVAR_MAX >= SYSMSG_BASE + SYSMSG_MAP_SIZE &&
+	       STUB_VDSO + STUB_VDSO_MAX <= USER_TOP, "vdso place");
+
+/* The platform op vdso (include/cvisor/platform.h) of both platforms: the
+ * host vDSO as every stub has it, or NULL when the sentry has none (then
+ * stubs have none either). Found once, on first use. */
+const struct platform_vdso *stub_vdso(struct platform *p);
 
 struct stub_spawn_args {
 	int memfd;

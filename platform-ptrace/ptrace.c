@@ -708,4 +708,5 @@ const struct platform_ops platform_ptrace_ops = {
 	.fpstate_size = pt_fpstate_size,
 	.ctx_get_fpstate = pt_ctx_get_fpstate,
 	.ctx_set_fpstate = pt_ctx_set_fpstate,
+	.vdso = stub_vdso, /* stub.c */
 };

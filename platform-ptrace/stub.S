@@ -28,23 +28,36 @@
 stub_start:
 
 /*
- * stub_entry(%rdi = base of this copy, %rsi = STUB_MODE_*, %rdx = length)
+ * stub_entry(%rdi = base of this copy, %rsi = STUB_MODE_*, %rdx = length,
+ *            %rcx = struct stub_plan, in the page right below the copy)
  * Never returns. No stack is used.
  */
 stub_entry:
 	mov	%rdi, %r12
 	mov	%rsi, %r13
 	mov	%rdx, %r14
+	mov	%rcx, %r15
 
-	/* munmap(0, base): the sentry image, heap, libraries, stack ... */
-	xor	%edi, %edi
-	mov	%r12, %rsi
-	SYS(__NR_munmap)
-	/* munmap(base + len, USER_TOP - (base + len)): vdso, vvar, stack */
-	lea	(%r12,%r14), %rdi
-	movabs	$USER_TOP, %rsi
-	sub	%rdi, %rsi
-	SYS(__NR_munmap)
+	/* Run the plan (stub.c plan_build): munmap everything but this copy
+	 * and the host vDSO (the sentry image, heap, libraries, stack ...),
+	 * then mremap the vDSO's mappings to STUB_VDSO. */
+	mov	PLAN_N(%r15), %rbx
+	lea	PLAN_OP(%r15), %rbp
+1:	test	%rbx, %rbx
+	jz	2f
+	mov	(%rbp), %rax
+	mov	8(%rbp), %rdi
+	mov	16(%rbp), %rsi
+	mov	24(%rbp), %rdx
+	mov	32(%rbp), %r10
+	mov	40(%rbp), %r8
+	syscall
+	cmp	$-4095, %rax
+	jae	.Lfail
+	add	$PLAN_OP_SIZE, %rbp
+	dec	%rbx
+	jmp	1b
+2:
 
 	/* mmap(STUB_CODE, len, RW, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED) */
 	movabs	$STUB_CODE, %rdi
@@ -74,9 +87,10 @@ stub_entry:
 	jmp	*%rax
 
 .Lstage2:
-	/* Now running at STUB_CODE: drop the temporary copy. */
-	mov	%r12, %rdi
-	mov	%r14, %rsi
+	/* Now running at STUB_CODE: drop the temporary copy and its plan. */
+	mov	%r15, %rdi
+	lea	(%r12,%r14), %rsi
+	sub	%r15, %rsi
 	SYS(__NR_munmap)
 
 	cmp	$STUB_MODE_SYSTRAP, %r13

@@ -5,14 +5,16 @@
  *
  * A stub is fork()ed from the sentry thread that owns the address space. The
  * child runs a few lines of C (below) while it still has libc, then jumps
- * into stub.S, which unmaps everything but itself. From then on the process
- * consists of one code page at STUB_CODE (plus, in systrap mode, the sysmsg
- * region) and whatever the sentry maps from the memory file.
+ * into stub.S, which unmaps everything but itself and the host vDSO. From
+ * then on the process consists of one code page at STUB_CODE (plus, in
+ * systrap mode, the sysmsg region), the host's vDSO at STUB_VDSO and
+ * whatever the sentry maps from the memory file.
  *
  * Locks: stub_spawner.call serialises callers of one spawner, then
- * stub_spawner.lock guards the request. Ownership: the caller owns the pid
- * (and must reap it). Thread-local state: the CPU pinning depth of the
- * calling thread.
+ * stub_spawner.lock guards the request; vdso_once guards the vDSO
+ * description, written once and read-only afterwards. Ownership: the caller
+ * owns the pid (and must reap it). Thread-local state: the CPU pinning
+ * depth of the calling thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cvisor/log.h"
 #include "cvisor/util.h"
 #include "internal.h"
 
@@ -54,6 +57,173 @@ bool stub_is_fault_signal(int signo)
 	       signo == SIGILL || signo == SIGTRAP;
 }
 
+/*
+ * The host vDSO. Every stub is a fork of the sentry and so starts with the
+ * sentry's [vvar], [vvar_vclock] and [vdso] (the kernel maps them into each
+ * process at exec; fork copies them). Stage 1 keeps them and moves them to
+ * STUB_VDSO with mremap, which Linux allows for these special mappings as a
+ * whole (mm/mmap.c special_mapping_mremap; x86's vdso_mremap just records
+ * the new place). The time calls the vDSO answers read the host's clocks,
+ * the very values the sentry's clock_gettime would return (sys_time.c);
+ * the rest fall back to a syscall instruction in the vDSO, which traps like
+ * any other workload syscall.
+ */
+static pthread_once_t vdso_once = PTHREAD_ONCE_INIT;
+static struct platform_vdso vdso_info;	/* stub addresses; base 0: none */
+static uint64_t vdso_host[PLATFORM_VDSO_MAPS]; /* the sentry's addresses */
+
+static bool vdso_special(const char *name)
+{
+	return strcmp(name, "[vdso]") == 0 || strncmp(name, "[vvar", 5) == 0;
+}
+
+static void vdso_find(void)
+{
+	struct platform_vdso v = { 0 };
+	uint64_t host[PLATFORM_VDSO_MAPS] = { 0 }, lo, vs, hi;
+	const char *env = getenv("CVISOR_VDSO");
+	_cleanup_free_ char *line = NULL;
+	bool found = false;
+	size_t cap = 0;
+	FILE *f;
+
+	if (env && strcmp(env, "0") == 0) {
+		log_debug("vdso: off (CVISOR_VDSO=0)");
+		return;
+	}
+	f = fopen("/proc/self/maps", "re");
+	if (!f) {
+		log_debug("vdso: no /proc/self/maps: off");
+		return;
+	}
+	/* The [vdso] line and the special mappings right below it with no
+	 * gap: those the vDSO reads its data from. */
+	while (!found && getline(&line, &cap, f) > 0) {
+		unsigned long long s, e;
+		char perms[8], name[sizeof(v.maps[0].name)] = "";
+
+		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %15s", &s, &e, perms,
+			   name) < 3 || !vdso_special(name)) {
+			v.nmaps = 0;
+			continue;
+		}
+		if (v.nmaps && host[v.nmaps - 1] +
+			       (v.maps[v.nmaps - 1].end - v.maps[v.nmaps - 1].start) != s)
+			v.nmaps = 0;
+		if (v.nmaps == PLATFORM_VDSO_MAPS)
+			break;
+		host[v.nmaps] = s;
+		v.maps[v.nmaps].start = s;
+		v.maps[v.nmaps].end = e;
+		v.maps[v.nmaps].prot = (perms[0] == 'r' ? PROT_READ : 0) |
+				       (perms[1] == 'w' ? PROT_WRITE : 0) |
+				       (perms[2] == 'x' ? PROT_EXEC : 0);
+		memcpy(v.maps[v.nmaps].name, name, sizeof(name));
+		v.nmaps++;
+		found = strcmp(name, "[vdso]") == 0;
+	}
+	/* Data pages above the code (not x86-64's layout since 3.16) would
+	 * be left behind. */
+	if (found && getline(&line, &cap, f) > 0) {
+		unsigned long long s;
+		char name[sizeof(v.maps[0].name)] = "";
+
+		if (sscanf(line, "%llx-%*x %*s %*s %*s %*s %15s", &s, name) == 2 &&
+		    vdso_special(name) && s == v.maps[v.nmaps - 1].end)
+			found = false;
+	}
+	fclose(f);
+	if (!found) {
+		log_debug("vdso: no [vdso] with its data pages below it: off");
+		return;
+	}
+	lo = host[0];
+	vs = host[v.nmaps - 1];
+	hi = v.maps[v.nmaps - 1].end;
+	if (!IS_PAGE_ALIGNED(lo) || !IS_PAGE_ALIGNED(hi) ||
+	    hi - vs > STUB_VDSO_MAX || vs - lo > STUB_VVAR_MAX) {
+		log_debug("vdso: odd host vDSO %#lx-%#lx-%#lx: off",
+			  (unsigned long)lo, (unsigned long)vs, (unsigned long)hi);
+		return;
+	}
+	/* Already (partly) where it must go (ASLR off?): mremap cannot move
+	 * a mapping onto itself. */
+	if (lo < STUB_VDSO + (hi - vs) && STUB_VDSO - (vs - lo) < hi) {
+		log_debug("vdso: host vDSO at %#lx overlaps %#lx: off",
+			  (unsigned long)vs, (unsigned long)STUB_VDSO);
+		return;
+	}
+	for (unsigned int i = 0; i < v.nmaps; i++) {
+		v.maps[i].start = v.maps[i].start - vs + STUB_VDSO;
+		v.maps[i].end = v.maps[i].end - vs + STUB_VDSO;
+	}
+	v.base = STUB_VDSO;
+	memcpy(vdso_host, host, sizeof(host));
+	vdso_info = v;
+	log_debug("vdso: host vDSO %#lx-%#lx (%u mappings) goes to %#lx-%#lx",
+		  (unsigned long)lo, (unsigned long)hi, v.nmaps,
+		  (unsigned long)v.maps[0].start,
+		  (unsigned long)v.maps[v.nmaps - 1].end);
+}
+
+const struct platform_vdso *stub_vdso(struct platform *p UNUSED)
+{
+	pthread_once(&vdso_once, vdso_find);
+	return vdso_info.base ? &vdso_info : NULL;
+}
+
+static void plan_op(struct stub_plan *pl, uint64_t nr, uint64_t a0,
+		    uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4)
+{
+	uint64_t *op = pl->op[pl->n++];
+
+	op[0] = nr;
+	op[1] = a0;
+	op[2] = a1;
+	op[3] = a2;
+	op[4] = a3;
+	op[5] = a4;
+}
+
+/* Stage 1's work (runs in the child: no libc): unmap everything but
+ * [keep_lo, keep_hi) (the temporary copy) and the host vDSO, then move the
+ * vDSO's mappings to STUB_VDSO. */
+static void plan_build(struct stub_plan *pl, uint64_t keep_lo, uint64_t keep_hi)
+{
+	uint64_t keep[2][2] = { { keep_lo, keep_hi }, { 0, 0 } }, at = 0;
+	unsigned int nkeep = 1, nv = vdso_info.base ? vdso_info.nmaps : 0;
+
+	pl->n = 0;
+	if (nv) {
+		uint64_t lo = vdso_host[0];
+		uint64_t hi = vdso_host[nv - 1] + (vdso_info.maps[nv - 1].end -
+						   vdso_info.maps[nv - 1].start);
+
+		nkeep = 2;
+		if (lo < keep_lo) {
+			keep[1][0] = keep_lo;
+			keep[1][1] = keep_hi;
+			keep[0][0] = lo;
+			keep[0][1] = hi;
+		} else {
+			keep[1][0] = lo;
+			keep[1][1] = hi;
+		}
+	}
+	for (unsigned int i = 0; i < nkeep; i++) {
+		if (keep[i][0] > at)
+			plan_op(pl, __NR_munmap, at, keep[i][0] - at, 0, 0, 0);
+		at = keep[i][1];
+	}
+	plan_op(pl, __NR_munmap, at, USER_TOP - at, 0, 0, 0);
+	for (unsigned int i = 0; i < nv; i++) {
+		uint64_t len = vdso_info.maps[i].end - vdso_info.maps[i].start;
+
+		plan_op(pl, __NR_mremap, vdso_host[i], len, len,
+			MREMAP_MAYMOVE | MREMAP_FIXED, vdso_info.maps[i].start);
+	}
+}
+
 static void __attribute__((noreturn)) child_fail(int code)
 {
 	syscall(SYS_exit_group, code);
@@ -70,6 +240,7 @@ stub_child(const struct stub_spawn_args *a, pid_t ppid)
 	struct ksigaction sa = { 0 };
 	uint64_t mask = 0;
 	size_t len = (size_t)(stub_end - stub_start);
+	uint64_t code;
 	long tmp;
 	int fd_mem, fd_msg = -1;
 
@@ -152,25 +323,31 @@ stub_child(const struct stub_spawn_args *a, pid_t ppid)
 	}
 
 	/* A temporary copy of the stub code, away from the stub region, from
-	 * which stage 1 can unmap everything else. */
-	tmp = syscall(SYS_mmap, 0x100000000UL, len, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (tmp == -1 || (uint64_t)tmp + len > STUB_BASE)
+	 * which stage 1 can unmap everything else; its work list (struct
+	 * stub_plan) in the page before it. */
+	tmp = syscall(SYS_mmap, 0x100000000UL, PAGE_SIZE + len,
+		      PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (tmp == -1 || (uint64_t)tmp + PAGE_SIZE + len > STUB_BASE)
 		child_fail(6);
+	code = (uint64_t)tmp + PAGE_SIZE;
 	for (size_t i = 0; i < len; i++)
-		((volatile char *)tmp)[i] = stub_start[i];
-	if (syscall(SYS_mprotect, tmp, len, PROT_READ | PROT_EXEC))
+		((volatile char *)code)[i] = stub_start[i];
+	plan_build((struct stub_plan *)tmp, (uint64_t)tmp,
+		   PAGE_ALIGN_UP(code + len));
+	if (syscall(SYS_mprotect, code, len, PROT_READ | PROT_EXEC))
 		child_fail(6);
 
 	{
-		register uint64_t rdi __asm__("rdi") = (uint64_t)tmp;
+		register uint64_t rdi __asm__("rdi") = code;
 		register uint64_t rsi __asm__("rsi") = (uint64_t)a->mode;
 		register uint64_t rdx __asm__("rdx") = len;
-		uint64_t entry = (uint64_t)tmp + (uint64_t)(stub_entry - stub_start);
+		register uint64_t rcx __asm__("rcx") = (uint64_t)tmp;
+		uint64_t entry = code + (uint64_t)(stub_entry - stub_start);
 
-		__asm__ volatile("jmp *%3"
+		__asm__ volatile("jmp *%4"
 				 :
-				 : "r"(rdi), "r"(rsi), "r"(rdx), "r"(entry)
+				 : "r"(rdi), "r"(rsi), "r"(rdx), "r"(rcx),
+				   "r"(entry)
 				 : "memory");
 	}
 	__builtin_unreachable();
@@ -181,6 +358,8 @@ pid_t stub_spawn(const struct stub_spawn_args *a)
 	pid_t ppid = getpid();
 	pid_t pid;
 
+	/* Before the fork: the child reads what it found. */
+	stub_vdso(NULL);
 	pid = fork();
 	if (pid < 0)
 		return -errno;

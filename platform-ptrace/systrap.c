@@ -1616,4 +1616,5 @@ const struct platform_ops platform_systrap_ops = {
 	.fpstate_size = st_fpstate_size,
 	.ctx_get_fpstate = st_ctx_get_fpstate,
 	.ctx_set_fpstate = st_ctx_set_fpstate,
+	.vdso = stub_vdso, /* stub.c */
 };

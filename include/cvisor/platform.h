@@ -75,6 +75,23 @@ struct platform_mm_ops {
 		    size_t len, int mode);
 };
 
+/*
+ * A vDSO the platform maps into every address space it creates, above
+ * user_max and the same in all of them (fork and execve keep it in place),
+ * as Linux maps one into every process (arch/x86/entry/vdso/vma.c). The
+ * loader passes base as AT_SYSINFO_EHDR; /proc/PID/maps lists maps[].
+ */
+#define PLATFORM_VDSO_MAPS 4
+struct platform_vdso {
+	uint64_t base;		/* the vDSO's ELF header */
+	unsigned int nmaps;	/* ascending, contiguous */
+	struct {
+		uint64_t start, end;
+		int prot;	/* PROT_* */
+		char name[16];	/* "[vvar]", "[vvar_vclock]", "[vdso]" */
+	} maps[PLATFORM_VDSO_MAPS];
+};
+
 struct platform_config {
 	int memfd;		/* the memory file; platforms map only from it */
 	bool debug;
@@ -145,6 +162,11 @@ struct platform_ops {
 	int (*ctx_get_fpstate)(struct platform_ctx *ctx, void *buf, size_t len);
 	int (*ctx_set_fpstate)(struct platform_ctx *ctx, const void *buf,
 			       size_t len);
+
+	/* Optional: the vDSO of every address space (struct platform_vdso),
+	 * or NULL: none (then, or when the op is NULL, processes get no
+	 * AT_SYSINFO_EHDR and make every time call a syscall). */
+	const struct platform_vdso *(*vdso)(struct platform *p);
 };
 
 /* Registered platforms. */

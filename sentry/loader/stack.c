@@ -126,6 +126,19 @@ static void random_bytes(uint8_t out[16])
 	}
 }
 
+/* The platform's vDSO (the same in every address space of a platform), or
+ * 0. An mm without a platform address space (unit tests) has none. */
+static uint64_t loader_vdso_base(struct mm *mm)
+{
+	struct platform_as *as = mm_platform_as(mm);
+	const struct platform_vdso *v;
+
+	if (!as || !as->p || !as->p->ops->vdso)
+		return 0;
+	v = as->p->ops->vdso(as->p);
+	return v ? v->base : 0;
+}
+
 int loader_build_stack(struct mm *mm, const struct loader_args *la,
 		       const struct loader_image *img, uint64_t stack_top,
 		       uint64_t *sp_out, char *errbuf, size_t errlen)
@@ -135,6 +148,7 @@ int loader_build_stack(struct mm *mm, const struct loader_args *la,
 	const char *execfn = la->exec_path ? la->exec_path :
 			     argc ? la->argv[0] : "";
 	uint64_t strings = 0, p, sp, execfn_addr, plat_addr, rand_addr;
+	uint64_t vdso_base = loader_vdso_base(mm);
 	uint64_t auxv[2 * 32], *w;
 	size_t nauxv = 0, items, size;
 	_cleanup_free_ uint8_t *buf = NULL;
@@ -164,8 +178,10 @@ int loader_build_stack(struct mm *mm, const struct loader_args *la,
 		auxv[nauxv++] = (k);                                           \
 		auxv[nauxv++] = (v);                                           \
 	} while (0)
-	/* The order of create_elf_tables; AT_SYSINFO_EHDR is left out until
-	 * there is a vDSO. */
+	/* The order of create_elf_tables: x86's ARCH_DLINFO first, with
+	 * AT_SYSINFO_EHDR only when there is a vDSO (vdso64_enabled). */
+	if (vdso_base)
+		AUX(AT_SYSINFO_EHDR, vdso_base);
 	AUX(AT_MINSIGSTKSZ, minsigstksz());
 	AUX(AT_HWCAP, hwcap());
 	AUX(AT_PAGESZ, PAGE_SIZE);

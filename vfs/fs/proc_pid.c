@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -684,6 +685,50 @@ static const char *state_name(char c)
 	}
 }
 
+/* The platform's vDSO mappings as maps lines (Linux lists [vvar],
+ * [vvar_vclock] and [vdso] like any VMA, fs/proc/task_mmu.c show_map).
+ * They lie above every workload VMA, so they go last. Returns the length
+ * written, or -1 when buf is too small. */
+static int maps_vdso(struct mm *mm, char *buf, size_t size)
+{
+	struct platform_as *as = mm_platform_as(mm);
+	const struct platform_vdso *v;
+	size_t pos = 0;
+
+	if (size)
+		buf[0] = 0;
+	if (!as || !as->p || !as->p->ops->vdso)
+		return 0;
+	v = as->p->ops->vdso(as->p);
+	for (unsigned int i = 0; v && i < v->nmaps; i++) {
+		int n = snprintf(buf + pos, size - pos,
+				 "%08" PRIx64 "-%08" PRIx64
+				 " %c%c%cp 00000000 00:00 0                          %s\n",
+				 v->maps[i].start, v->maps[i].end,
+				 v->maps[i].prot & PROT_READ ? 'r' : '-',
+				 v->maps[i].prot & PROT_WRITE ? 'w' : '-',
+				 v->maps[i].prot & PROT_EXEC ? 'x' : '-',
+				 v->maps[i].name);
+
+		if (n < 0 || (size_t)n >= size - pos)
+			return -1;
+		pos += (size_t)n;
+	}
+	return (int)pos;
+}
+
+/* The maps text of mm into buf: the mm's VMAs, then the vDSO's. The
+ * length, or -1 when it does not fit. */
+static int maps_text(struct mm *mm, char *buf, size_t cap)
+{
+	int len = mm_dump_maps(mm, buf, cap), n;
+
+	if (len < 0 || (size_t)len + 1 >= cap)
+		return -1;
+	n = maps_vdso(mm, buf + len, cap - (size_t)len);
+	return n < 0 ? -1 : len + n;
+}
+
 /* VmSize and the text size from the maps listing. */
 static void vm_sizes(struct mm *mm, uint64_t *vsize, uint64_t *rss)
 {
@@ -697,7 +742,8 @@ static void vm_sizes(struct mm *mm, uint64_t *vsize, uint64_t *rss)
 		free(buf);
 		return;
 	}
-	mm_dump_maps(mm, buf, cap);
+	if (maps_text(mm, buf, cap) < 0)
+		mm_dump_maps(mm, buf, cap);
 	for (p = buf; *p;) {
 		unsigned long long s, e;
 
@@ -910,8 +956,8 @@ static int show_maps(const struct pfs_node *n, struct pfs_buf *b)
 
 		if (!buf)
 			break;
-		len = mm_dump_maps(r.mm, buf, cap);
-		if (len >= 0 && (size_t)len + 1 < cap) {
+		len = maps_text(r.mm, buf, cap);
+		if (len >= 0) {
 			pfs_put(b, buf, (size_t)len);
 			free(buf);
 			break;
