@@ -3,7 +3,9 @@
  * The vDSO may be absent in the sandbox; syscall(2) is used so the sentry is tested. */
 #include "tap.h"
 
+#include <pthread.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 
 static long long ns(const struct timespec *t) { return t->tv_sec * 1000000000LL + t->tv_nsec; }
@@ -159,10 +161,87 @@ static void test_sleep(void)
 	is_long(clock_nanosleep(CLOCK_MONOTONIC, 0, &req, NULL), EINVAL, "libc clock_nanosleep returns EINVAL");
 }
 
+/* CPU-time clock ids (include/linux/posix-timers_types.h): ~pid << 3, bit 2
+ * per-thread, bits 0-1 PROF/VIRT/SCHED; kernel/time/posix-cpu-timers.c
+ * pid_for_clock decides EINVAL. */
+static clockid_t cpu_clock(pid_t pid, int thread, int which)
+{
+	return (clockid_t)((~(unsigned)pid << 3) | (thread ? 4 : 0) | (unsigned)which);
+}
+
+static void spin_ms(int ms)
+{
+	long long end = now(CLOCK_THREAD_CPUTIME_ID) + ms * 1000000LL;
+	while (now(CLOCK_THREAD_CPUTIME_ID) < end)
+		;
+}
+
+static void test_cpuclocks(void)
+{
+	struct timespec ts, res;
+	clockid_t cid;
+	int go[2], ready[2];
+	char c;
+
+	spin_ms(5);
+	is_long(clock_getcpuclockid(getpid(), &cid), 0, "clock_getcpuclockid(getpid())");
+	is_long(syscall(SYS_clock_gettime, cid, &ts), 0, "its clock reads");
+	ok(ns(&ts) > 0, "and is past 0 (%lld ns)", ns(&ts));
+	is_long(syscall(SYS_clock_gettime, cpu_clock(0, 0, 2), &ts), 0,
+		"pid 0 process SCHED clock: the caller's");
+	is_long(syscall(SYS_clock_gettime, cpu_clock(0, 1, 2), &ts), 0, "pid 0 thread clock");
+	is_long(syscall(SYS_clock_gettime, cpu_clock(getpid(), 0, 0), &ts), 0, "PROF clock");
+	is_long(syscall(SYS_clock_gettime, cpu_clock(getpid(), 0, 1), &ts), 0, "VIRT clock");
+	is_errno(syscall(SYS_clock_gettime, cpu_clock(getpid(), 0, 3), &ts), EINVAL,
+		 "which 3 -> EINVAL");
+	is_errno(syscall(SYS_clock_gettime, cpu_clock(999999, 0, 2), &ts), EINVAL,
+		 "no such pid -> EINVAL");
+	is_errno(syscall(SYS_clock_gettime, cpu_clock(getpid(), 0, 2), BAD_PTR), EFAULT,
+		 "CPU clock to (void*)1 -> EFAULT");
+	is_long(syscall(SYS_clock_getres, cpu_clock(getpid(), 0, 2), &res), 0,
+		"clock_getres of a SCHED clock");
+	ok(res.tv_sec == 0 && res.tv_nsec == 1, "resolution 1 ns (%ld)", (long)res.tv_nsec);
+	is_errno(syscall(SYS_clock_getres, cpu_clock(999999, 0, 2), &res), EINVAL,
+		 "clock_getres, no such pid -> EINVAL");
+
+	pthread_getcpuclockid(pthread_self(), &cid);
+	is_long(syscall(SYS_clock_gettime, cid, &ts), 0, "pthread_getcpuclockid(self) reads");
+
+	/* Another process: its process clock reads, its thread clocks do not
+	 * (only threads of the caller's group). */
+	if (pipe(go) || pipe(ready))
+		bail_out("pipe");
+	pid_t pid = fork();
+	if (pid == 0) {
+		spin_ms(60);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	}
+	if (read(ready[0], &c, 1) != 1)
+		bail_out("child");
+	is_long(clock_getcpuclockid(pid, &cid), 0, "clock_getcpuclockid(child)");
+	is_long(syscall(SYS_clock_gettime, cid, &ts), 0, "the child's clock reads");
+	ok(ns(&ts) >= 30000000LL, "and shows its CPU time (%lld ms >= 30)", ns(&ts) / 1000000);
+	is_errno(syscall(SYS_clock_gettime, cpu_clock(pid, 1, 2), &ts), EINVAL,
+		 "a thread clock of another process -> EINVAL");
+	if (write(go[1], "g", 1) != 1)
+		bail_out("go");
+	int st;
+	waitpid(pid, &st, 0);
+	is_errno(syscall(SYS_clock_gettime, cpu_clock(pid, 0, 2), &ts), EINVAL,
+		 "the reaped child's clock -> EINVAL");
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+}
+
 int main(void)
 {
 	test_gettime();
 	test_getres();
 	test_sleep();
+	test_cpuclocks();
 	return done_testing();
 }
