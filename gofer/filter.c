@@ -70,7 +70,9 @@ int gofer_filter_install(bool readonly)
 		 * newfstatat (glibc's fstat/fstatat: WALK, STAT, OPEN's
 		 * checks), statx (READDIR_PLUS without the ring), fstatfs
 		 * (STATFS), readlinkat (READLINK), lseek and getdents64
-		 * (READDIR cookies and listing) */
+		 * (READDIR cookies and listing). WALK_OPEN needs nothing
+		 * more: it is WALK's and OPEN's calls (and READLINK's for
+		 * a link its LOOKUP bit reads). */
 		SCMP_SYS(close), SCMP_SYS(newfstatat), SCMP_SYS(statx),
 		SCMP_SYS(fstatfs), SCMP_SYS(readlinkat), SCMP_SYS(lseek),
 		SCMP_SYS(getdents64),

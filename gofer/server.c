@@ -43,6 +43,8 @@
 /* Most READDIR_PLUS records in one reply (names of at least one byte). */
 #define PLUS_MAX (DATA_MAX / ((PLUS_HDR + 1 + 7) & ~7UL))
 #define MAX_HANDLES (1u << 20)
+/* READDIR reads on while this much reply is free (a few records). */
+#define READDIR_MIN_ROOM 4096
 #define GOFER_RING_ENTRIES 512
 /* Fewer names than this are stat'ed by the loop: for 4 names the ring and
  * the loop take the same time, from 16-64 on the ring wins, by 2.3x at 1000
@@ -368,29 +370,28 @@ static int reopen(struct gofer_server *s, int fd, int flags)
 	return nfd < 0 ? -errno : nfd;
 }
 
-static int do_open(struct gofer_server *s, int fd, uint64_t flags, int *outfd)
+/* OPEN's checks and reopen of handle fd, whose lstat is *st. */
+static int open_stat(struct gofer_server *s, int fd, const struct stat *st,
+		     uint64_t flags, int *outfd)
 {
 	const uint64_t allowed = O_ACCMODE | O_APPEND | O_TRUNC | O_DIRECTORY;
-	struct stat st, st2;
-	int r, nfd;
+	struct stat st2;
+	int nfd;
 
 	if (flags & ~allowed || (flags & O_ACCMODE) == O_ACCMODE)
 		return -EINVAL;
 	if (s->readonly && ((flags & O_ACCMODE) != O_RDONLY ||
 			    (flags & (O_TRUNC | O_APPEND))))
 		return -EROFS;
-	r = stat_fd(fd, &st);
-	if (r < 0)
-		return r;
-	if (S_ISLNK(st.st_mode))
+	if (S_ISLNK(st->st_mode))
 		return -ELOOP;
 	/* Only files and directories: opening a fifo would block the gofer,
 	 * a device would hand out host hardware. */
-	if (S_ISDIR(st.st_mode)) {
+	if (S_ISDIR(st->st_mode)) {
 		if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
 			return -EISDIR;
 		flags |= O_DIRECTORY;
-	} else if (!S_ISREG(st.st_mode)) {
+	} else if (!S_ISREG(st->st_mode)) {
 		return -ENXIO;
 	} else if (flags & O_DIRECTORY) {
 		return -ENOTDIR;
@@ -399,12 +400,70 @@ static int do_open(struct gofer_server *s, int fd, uint64_t flags, int *outfd)
 	if (nfd < 0)
 		return nfd;
 	/* Belt and braces: the reopened fd is the handle's inode. */
-	if (fstat(nfd, &st2) < 0 || st2.st_dev != st.st_dev ||
-	    st2.st_ino != st.st_ino) {
+	if (fstat(nfd, &st2) < 0 || st2.st_dev != st->st_dev ||
+	    st2.st_ino != st->st_ino) {
 		close(nfd);
 		return -EIO;
 	}
 	*outfd = nfd;
+	return 0;
+}
+
+static int do_open(struct gofer_server *s, int fd, uint64_t flags, int *outfd)
+{
+	struct stat st;
+	int r = stat_fd(fd, &st);
+
+	return r < 0 ? r : open_stat(s, fd, &st, flags, outfd);
+}
+
+/*
+ * WALK_OPEN: exactly WALK then OPEN of the new handle, in one round trip.
+ * The same openat(O_PATH|O_NOFOLLOW) of one checked component makes the
+ * handle, the same checks and /proc/self/fd reopen make the fd, and the
+ * errors are WALK's then OPEN's. All or nothing: when the open fails the
+ * handle is not kept, so an error reply never leaves one behind. With
+ * GOFER_WALK_OPEN_LOOKUP, only a regular file is opened, a symlink's
+ * target is read as READLINK does (readlinkat(fd, "") of the new handle:
+ * follows nothing), and a failed open or readlink leaves the reply WALK's.
+ */
+static int do_walk_open(struct gofer_server *s, int fd, const char *name,
+			size_t len, uint64_t flags, int *outfd)
+{
+	char buf[GOFER_NAME_MAX + 1];
+	struct stat st;
+	uint32_t h = 0;
+	int r, nfd, ofd = -1;
+
+	r = take_name(name, len, buf);
+	if (r < 0)
+		return r;
+	nfd = openat(fd, buf, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (nfd < 0)
+		return -errno;
+	r = stat_fd(nfd, &st);
+	if (r == 0 && !(flags & GOFER_WALK_OPEN_LOOKUP)) {
+		r = open_stat(s, nfd, &st, flags, &ofd);
+	} else if (r == 0 && S_ISREG(st.st_mode)) {
+		if (open_stat(s, nfd, &st, flags & ~GOFER_WALK_OPEN_LOOKUP,
+			      &ofd) < 0)
+			ofd = -1;
+	} else if (r == 0 && S_ISLNK(st.st_mode)) {
+		ssize_t n = readlinkat(nfd, "", s->out->rep.data, DATA_MAX);
+
+		s->out->rep.datalen = n > 0 ? (uint32_t)n : 0;
+	}
+	if (r == 0)
+		r = handle_new(s, nfd, &h);
+	if (r < 0) {
+		if (ofd >= 0)
+			close(ofd);
+		close(nfd);
+		return r;
+	}
+	s->out->rep.handle = h;
+	fill_stat(&s->out->rep.st, &st);
+	*outfd = ofd;
 	return 0;
 }
 
@@ -587,13 +646,20 @@ static int do_readdir(struct gofer_server *s, int fd, uint64_t cookie)
 	}
 	rep->next = 0;
 	/* Records shrink in conversion (12-byte header vs 19), so a batch
-	 * read into a DATA_MAX buffer always fits the reply. Loop while a
-	 * batch held only "." and "..", so progress means data. */
-	while (used == 0) {
-		long n = getdents64(dfd, s->dents, DATA_MAX);
-		long pos = 0;
+	 * read into a buffer of the reply's free space always fits it. Loop
+	 * while a batch held only "." and "..", so progress means data, and
+	 * then while there is room, so a listing that fits one reply says so
+	 * (next 0) instead of costing the sentry a round trip to learn it. */
+	for (;;) {
+		size_t room = DATA_MAX - used;
+		long n, pos = 0;
 
+		if (used && room < READDIR_MIN_ROOM)
+			break;	/* next: the last d_off sent */
+		n = getdents64(dfd, s->dents, room);
 		if (n < 0) {
+			if (used && errno == EINVAL)
+				break; /* the next record did not fit room */
 			r = -errno;
 			break;
 		}
@@ -723,7 +789,7 @@ static void stat_batch(struct gofer_server *s, int dfd, size_t n, int32_t *errs)
 static int do_readdir_plus(struct gofer_server *s, int fd, uint64_t cookie)
 {
 	struct gofer_reply *rep = &s->out->rep;
-	size_t used = 0, n = 0;
+	size_t used = 0, n = 0, doff = 0;
 	size_t offs[PLUS_MAX];
 	int32_t errs[PLUS_MAX];
 	int dfd, r = 0;
@@ -739,12 +805,21 @@ static int do_readdir_plus(struct gofer_server *s, int fd, uint64_t cookie)
 	}
 	rep->next = 0;
 	/* Loop while a batch held only "." and "..", so progress means
-	 * data. A smaller read than READDIR's: records grow here. */
-	while (n == 0) {
-		long got = getdents64(dfd, s->dents, DATA_MAX / 4);
-		long pos = 0;
+	 * data, and then while the reply and the dents buffer have room
+	 * (each read goes after the last: pnames point into it), so a
+	 * listing that fits one reply ends with next 0 (see do_readdir). A
+	 * smaller read than READDIR's: records grow here. */
+	for (;;) {
+		size_t want = MIN((size_t)DATA_MAX / 4, (size_t)DATA_MAX - doff);
+		long got, pos = 0;
 
+		if (n && (want < READDIR_MIN_ROOM || n == PLUS_MAX ||
+			  DATA_MAX - used < READDIR_MIN_ROOM))
+			break;	/* next: the last d_off sent */
+		got = getdents64(dfd, s->dents + doff, want);
 		if (got < 0) {
+			if (n && errno == EINVAL)
+				break; /* the next record did not fit want */
 			r = -errno;
 			break;
 		}
@@ -753,7 +828,7 @@ static int do_readdir_plus(struct gofer_server *s, int fd, uint64_t cookie)
 			break;
 		}
 		while (pos < got) {
-			struct linux_dirent64 *d = (void *)(s->dents + pos);
+			struct linux_dirent64 *d = (void *)(s->dents + doff + pos);
 			size_t len = strlen(d->d_name);
 			size_t reclen = (PLUS_HDR + len + 7) & ~7UL;
 			struct gofer_direntplus *g;
@@ -783,6 +858,9 @@ static int do_readdir_plus(struct gofer_server *s, int fd, uint64_t cookie)
 			r = -EIO; /* one record always fits: cannot happen */
 			break;
 		}
+		if (pos < got)
+			break;	/* the reply is full */
+		doff += (size_t)got; /* d_reclen is 8-aligned: so is doff */
 	}
 	if (r == 0 && n) {
 		stat_batch(s, dfd, n, errs);
@@ -837,6 +915,7 @@ static int dispatch(struct gofer_server *s, size_t len, int *outfd)
 	case GOFER_OP_UNLINK: case GOFER_OP_SETATTR: case GOFER_OP_SYMLINK:
 	case GOFER_OP_LINK: case GOFER_OP_RENAME: case GOFER_OP_GETXATTR:
 	case GOFER_OP_SETXATTR: case GOFER_OP_REMOVEXATTR:
+	case GOFER_OP_WALK_OPEN:
 		break;	/* payload checked by the op */
 	case GOFER_OP_STAT: case GOFER_OP_OPEN: case GOFER_OP_READDIR:
 	case GOFER_OP_READLINK: case GOFER_OP_CLOSE: case GOFER_OP_STATFS:
@@ -855,6 +934,11 @@ static int dispatch(struct gofer_server *s, size_t len, int *outfd)
 	case GOFER_OP_WALK:
 		/* One checked component by openat(O_PATH|O_NOFOLLOW). */
 		return fd < 0 ? fd : do_walk(s, fd, req->name, req->namelen);
+	case GOFER_OP_WALK_OPEN:
+		/* WALK's one checked component by openat(O_PATH|O_NOFOLLOW),
+		 * then OPEN's checks and reopen of that new handle. */
+		return fd < 0 ? fd : do_walk_open(s, fd, req->name,
+						  req->namelen, req->arg, outfd);
 	case GOFER_OP_STAT:
 		/* fstatat(AT_EMPTY_PATH) on a held handle: no path. */
 		if (fd < 0)

@@ -47,7 +47,18 @@ enum gofer_op {
 	GOFER_OP_SETXATTR,	/* handle, "name\0value", arg XATTR_CREATE
 				   or XATTR_REPLACE or 0 */
 	GOFER_OP_REMOVEXATTR,	/* handle, name */
+	GOFER_OP_WALK_OPEN,	/* dir handle, name, flags -> as WALK, plus
+				   the host fd OPEN of the new handle would
+				   donate: one round trip, all or nothing */
 };
+#define GOFER_OP_COUNT (GOFER_OP_WALK_OPEN + 1) /* ops are 1..COUNT-1 */
+
+/* WALK_OPEN's arg: open flags as OPEN's, plus this bit for the sentry's
+ * lookups, which speculate on what follows them: a regular file is opened
+ * with the flags, a symlink's target comes as data (as READLINK: never
+ * empty), anything else is only walked; a failed open or readlink leaves
+ * the reply WALK's alone (no fd, no data, err 0). Refused by OPEN. */
+#define GOFER_WALK_OPEN_LOOKUP (1ULL << 32)
 
 /* Only user.* xattrs of regular files and directories are served (the
  * gofer reopens the handle read-only and uses the f*xattr calls); names
@@ -91,12 +102,14 @@ struct gofer_stat {
 struct gofer_req {
 	uint32_t op;	 /* enum gofer_op */
 	uint32_t handle;
-	uint64_t arg;	 /* OPEN: flags; READDIR(_PLUS): offset (cookie) */
+	uint64_t arg;	 /* OPEN, WALK_OPEN: flags; READDIR(_PLUS): offset
+			    (cookie) */
 	uint32_t namelen;
 	uint32_t handle2; /* LINK: the new name's directory; RENAME: the
 			     new directory; else 0 */
-	char name[];	 /* namelen bytes of payload. WALK, CREATE, MKDIR,
-			    UNLINK, LINK: one name, not NUL-terminated;
+	char name[];	 /* namelen bytes of payload. WALK, WALK_OPEN,
+			    CREATE, MKDIR, UNLINK, LINK: one name, not
+			    NUL-terminated;
 			    SYMLINK, RENAME: two strings split by one NUL,
 			    the second not NUL-terminated; SETATTR: a
 			    struct gofer_setattr; GETXATTR, REMOVEXATTR: a
@@ -105,13 +118,13 @@ struct gofer_req {
 
 struct gofer_reply {
 	int32_t err;	   /* 0 or -errno */
-	uint32_t handle;   /* WALK, CREATE, MKDIR, SYMLINK */
-	struct gofer_stat st; /* WALK, STAT, CREATE, MKDIR, SYMLINK,
-				 SETATTR, LINK */
+	uint32_t handle;   /* WALK, WALK_OPEN, CREATE, MKDIR, SYMLINK */
+	struct gofer_stat st; /* WALK, WALK_OPEN, STAT, CREATE, MKDIR,
+				 SYMLINK, SETATTR, LINK */
 	uint64_t next;	   /* READDIR(_PLUS): cookie to continue from; 0 = end */
 	uint32_t datalen;  /* bytes of data[] */
 	uint32_t pad;
-	char data[];	   /* READLINK: target; READDIR: gofer_dirent records;
+	char data[];	   /* READLINK, WALK_OPEN of a link: target; READDIR: gofer_dirent records;
 			      GETXATTR: value; LISTXATTR: names;
 			      READDIR_PLUS: gofer_direntplus records;
 			      STATFS: struct statfs */

@@ -13,7 +13,9 @@
  *
  * Besides sanitizer findings it aborts on broken invariants: a reply longer
  * than a datagram, an error reply carrying data or an fd, a donated fd that
- * is writable, a WALK result that is not an inode of the tree (an escape),
+ * is writable or not the inode WALK_OPEN's reply names, a WALK or WALK_OPEN
+ * result that is not an inode of the tree (an escape), WALK_OPEN data
+ * other than a symlink's target,
  * malformed READDIR or READDIR_PLUS records, a READDIR_PLUS stat of an
  * inode outside the tree, an fd leak.
  *
@@ -312,7 +314,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int fl = fcntl(fd, F_GETFL);
 		struct stat st;
 
-		if (op != GOFER_OP_OPEN)
+		if (op != GOFER_OP_OPEN && op != GOFER_OP_WALK_OPEN)
 			fail("op %u donated an fd", op);
 		/* Read-only root: never a writable fd, only files and dirs of
 		 * the tree. */
@@ -321,10 +323,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (fstat(fd, &st) < 0 || !in_tree(st.st_dev, st.st_ino) ||
 		    !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
 			fail("donated fd is not a file or dir of the tree");
+		if (op == GOFER_OP_WALK_OPEN &&
+		    (st.st_ino != rep->st.ino || st.st_dev != rep->st.dev))
+			fail("WALK_OPEN fd is not the inode of its reply");
 		close(fd);
 	}
 	if (rep->err == 0) {
 		switch (op) {
+		case GOFER_OP_WALK_OPEN:
+			if (rep->datalen && !S_ISLNK(rep->st.mode))
+				fail("WALK_OPEN: %u bytes of data for mode %o",
+				     rep->datalen, rep->st.mode);
+			/* fallthrough */
 		case GOFER_OP_WALK:
 		case GOFER_OP_STAT:
 			if (!in_tree((dev_t)rep->st.dev, (ino_t)rep->st.ino))
@@ -342,7 +352,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	/* A new or dropped handle: back to the baseline table. */
-	if (rep->err == 0 && (op == GOFER_OP_WALK || op == GOFER_OP_CLOSE)) {
+	if (rep->err == 0 && (op == GOFER_OP_WALK || op == GOFER_OP_WALK_OPEN ||
+			      op == GOFER_OP_CLOSE)) {
 		gofer_server_reset(srv);
 		walk_baseline();
 	}

@@ -137,6 +137,22 @@ int main(int argc, char **argv)
 	req("readdirplus-cookie", GOFER_OP_READDIR_PLUS, 1, 5, NULL);
 	req("readdirplus-file", GOFER_OP_READDIR_PLUS, 2, 0, NULL);
 	req("readdirplus-link", GOFER_OP_READDIR_PLUS, 3, 0, NULL);
+	req("walkopen-file", GOFER_OP_WALK_OPEN, 0, O_RDONLY, "file");
+	req("walkopen-dir", GOFER_OP_WALK_OPEN, 0, O_RDONLY | O_DIRECTORY, "dir");
+	req("walkopen-deep", GOFER_OP_WALK_OPEN, 7, O_RDONLY, "deep");
+	req("walkopen-link", GOFER_OP_WALK_OPEN, 0, O_RDONLY, "link");
+	req("walkopen-fifo", GOFER_OP_WALK_OPEN, 0, O_RDONLY, "fifo");
+	req("walkopen-missing", GOFER_OP_WALK_OPEN, 0, O_RDONLY, "missing");
+	req("walkopen-dotdot", GOFER_OP_WALK_OPEN, 0, O_RDONLY, "..");
+	req("walkopen-slash", GOFER_OP_WALK_OPEN, 1, O_RDONLY, "sub/deep");
+	req("walkopen-from-file", GOFER_OP_WALK_OPEN, 2, O_RDONLY, "x");
+	req("walkopen-rdwr", GOFER_OP_WALK_OPEN, 0, O_RDWR | O_TRUNC, "file");
+	req("walkopen-lookup-file", GOFER_OP_WALK_OPEN, 0,
+	    O_RDONLY | GOFER_WALK_OPEN_LOOKUP, "file");
+	req("walkopen-lookup-escape", GOFER_OP_WALK_OPEN, 0,
+	    O_RDONLY | GOFER_WALK_OPEN_LOOKUP, "escape");
+	req("walkopen-lookup-fifo", GOFER_OP_WALK_OPEN, 0,
+	    O_RDONLY | GOFER_WALK_OPEN_LOOKUP, "fifo");
 
 	tiny_elf("tiny-exec", ET_EXEC, 0x400000, 0);
 	tiny_elf("tiny-pie", ET_DYN, 0, 0);

@@ -8,7 +8,10 @@
  * cached for the life of the inode, and failed lookups become negative
  * dentries. Regular files are opened once per open file description; the
  * gofer donates the host fd and reads go straight to it (preadv into the
- * caller's iovecs, no copies through the gofer).
+ * caller's iovecs, no copies through the gofer). A lookup that has to ask
+ * the gofer asks for the open too (WALK_OPEN with its LOOKUP bit: a regular
+ * file comes with a read-only fd, a symlink with its target) while lookups
+ * are mostly followed by opens, so opening a file costs one round trip.
  *
  * On a writable mount (rw bind, --overlay2=none root) every name and
  * attribute op goes to the host through the gofer, and the reply's stat
@@ -49,6 +52,8 @@
 #define DIRENT_HDR offsetof(struct gofer_dirent, name)
 #define PLUS_HDR offsetof(struct gofer_direntplus, name)
 #define PLUS_WARMUP 256
+#define SPEC_WARMUP 64
+#define SPEC_MAX_HELD 512
 
 struct gofer_client {
 	/* READDIR_PLUS pays a stat per entry: worth it only when lookups
@@ -59,6 +64,20 @@ struct gofer_client {
 	uint64_t listed, found;
 	int sock;
 	pthread_mutex_t lock;
+	/* Round trips by op (client->lock held), logged at teardown with
+	 * --debug: what a workload costs in gofer round trips. */
+	uint64_t nops[GOFER_OP_COUNT];
+	uint64_t op_ns[GOFER_OP_COUNT];	/* and their time, send to reply */
+	/* A lookup's WALK of a regular file is followed by its open (import,
+	 * exec, cat) or not (stat, ls -l). Lookups speculate, walking and
+	 * opening read-only in one round trip (WALK_OPEN), while at least
+	 * 1/8 of the regular files walked are then opened (and for the
+	 * first SPEC_WARMUP); an unused fd costs the gofer a reopen and the
+	 * sentry an fd until the inode goes, so at most SPEC_MAX_HELD are
+	 * held unused. walked, opened: client->lock; held: atomic. */
+	uint64_t spec_walked, spec_opened;
+	uint32_t spec_held;
+	bool nospec;	/* CVISOR_GOFER_SPEC=0, for measurements */
 	size_t replen;
 	union {
 		struct gofer_reply rep;
@@ -97,6 +116,10 @@ struct gofer_inode {
 	uint32_t parent;
 	char *walkname;
 	uint8_t walklen;
+	/* A regular file a lookup walked, not opened yet (counts in
+	 * spec_opened when it is); spec_fd: rofd is that lookup's
+	 * speculative open, unused yet (counts in spec_held). Client lock. */
+	bool walked, spec_fd;
 };
 
 static const struct inode_ops gofer_iops;
@@ -118,6 +141,7 @@ static int gofer_rpc2(struct gofer_client *c, uint32_t op, uint32_t handle,
 		.msg_control = &cmsg, .msg_controllen = sizeof(cmsg),
 	};
 	struct cmsghdr *cm;
+	struct timespec t0, t1;
 	int fd = -1, err;
 	ssize_t n;
 
@@ -125,6 +149,8 @@ static int gofer_rpc2(struct gofer_client *c, uint32_t op, uint32_t handle,
 		*fdp = -1;
 	if (namelen > sizeof(c->out) - REQ_HDR)
 		return -ENAMETOOLONG;
+	if (op < GOFER_OP_COUNT)
+		c->nops[op]++;
 	memset(&c->out.req, 0, sizeof(c->out.req));
 	c->out.req.op = op;
 	c->out.req.handle = handle;
@@ -133,6 +159,7 @@ static int gofer_rpc2(struct gofer_client *c, uint32_t op, uint32_t handle,
 	c->out.req.namelen = (uint32_t)namelen;
 	if (namelen && name != c->out.req.name)	/* (built in place) */
 		memcpy(c->out.req.name, name, namelen);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do
 		n = send(c->sock, &c->out, REQ_HDR + namelen, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
@@ -141,6 +168,10 @@ static int gofer_rpc2(struct gofer_client *c, uint32_t op, uint32_t handle,
 	do
 		n = recvmsg(c->sock, &msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (op < GOFER_OP_COUNT)
+		c->op_ns[op] += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+					   (t1.tv_nsec - t0.tv_nsec));
 	for (cm = CMSG_FIRSTHDR(&msg); n >= 0 && cm; cm = CMSG_NXTHDR(&msg, cm))
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
 		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
@@ -248,6 +279,11 @@ static void gofer_inode_free(struct inode *ino)
 	free(g->walkname);
 	if (g->rofd >= 0)
 		close(g->rofd);
+	if (g->spec_fd) {
+		struct gofer_client *c = ino->sb->priv;
+
+		__atomic_fetch_sub(&c->spec_held, 1, __ATOMIC_RELAXED);
+	}
 	free(g);
 }
 
@@ -269,6 +305,49 @@ static int gofer_need_handle(struct gofer_client *c, struct inode *ino)
 	if (r < 0)
 		return r;
 	if (st->ino != ino->ino || ((st->mode ^ ino->mode) & S_IFMT)) {
+		(void)gofer_rpc(c, GOFER_OP_CLOSE, c->in->rep.handle, 0, NULL,
+				0, NULL);
+		return -ESTALE;
+	}
+	g->handle = c->in->rep.handle;
+	return 0;
+}
+
+/* A read-only open of ino (client->lock held): a looked-up file opened
+ * counts for speculation, its speculative fd is used now. */
+static void gofer_opened(struct gofer_client *c, struct gofer_inode *g)
+{
+	if (g->walked) {
+		g->walked = false;
+		c->spec_opened++;
+	}
+	if (g->spec_fd) {
+		g->spec_fd = false;
+		__atomic_fetch_sub(&c->spec_held, 1, __ATOMIC_RELAXED);
+	}
+}
+
+/* OPEN of ino with flags, the host fd into *fdp (client->lock held). An
+ * inode without a handle walks and opens in one round trip (WALK_OPEN),
+ * with gofer_need_handle()'s check that the walk found the listed file. */
+static int gofer_open_rpc(struct gofer_client *c, struct inode *ino,
+			  uint64_t flags, int *fdp)
+{
+	struct gofer_inode *g = ino->priv;
+	const struct gofer_stat *st = &c->in->rep.st;
+	int r;
+
+	if (g->handle != GOFER_NO_HANDLE)
+		return gofer_rpc(c, GOFER_OP_OPEN, g->handle, flags, NULL, 0,
+				 fdp);
+	r = gofer_rpc(c, GOFER_OP_WALK_OPEN, g->parent, flags, g->walkname,
+		      g->walklen, fdp);
+	if (r < 0)
+		return r;
+	if (st->ino != ino->ino || ((st->mode ^ ino->mode) & S_IFMT)) {
+		if (*fdp >= 0)
+			close(*fdp);
+		*fdp = -1;
 		(void)gofer_rpc(c, GOFER_OP_CLOSE, c->in->rep.handle, 0, NULL,
 				0, NULL);
 		return -ESTALE;
@@ -382,10 +461,13 @@ static int gofer_lookup(struct inode *dir, const char *name, size_t len,
 			struct inode **out)
 {
 	struct gofer_client *c = client(dir);
-	struct gofer_inode *g = gi(dir);
+	struct gofer_inode *g = gi(dir), *wg;
 	struct gofer_stat st;
 	uint32_t h;
-	int r;
+	int r, fd = -1;
+	bool spec;
+	char *link = NULL;
+	size_t linklen = 0;
 
 	/* A complete cached listing answers misses without a round trip,
 	 * and hits with the attributes READDIR_PLUS brought: the inode walks
@@ -428,14 +510,51 @@ static int gofer_lookup(struct inode *dir, const char *name, size_t len,
 
 	pthread_mutex_lock(&c->lock);
 	r = gofer_need_handle(c, dir);
-	if (r == 0)
+	spec = !c->nospec && (c->spec_walked < SPEC_WARMUP ||
+			      c->spec_opened * 8 >= c->spec_walked);
+	spec = spec && __atomic_load_n(&c->spec_held, __ATOMIC_RELAXED) <
+			       SPEC_MAX_HELD;
+	if (r == 0 && spec)
+		r = gofer_rpc(c, GOFER_OP_WALK_OPEN, g->handle,
+			      O_RDONLY | GOFER_WALK_OPEN_LOOKUP, name, len, &fd);
+	else if (r == 0)
 		r = gofer_rpc(c, GOFER_OP_WALK, g->handle, 0, name, len, NULL);
 	h = c->in->rep.handle;
 	st = c->in->rep.st;
+	if (r == 0 && S_ISREG(st.mode))
+		c->spec_walked++;
+	/* A link's target came with it: the first readlink is free. */
+	if (r == 0 && spec && S_ISLNK(st.mode) && c->in->rep.datalen) {
+		linklen = c->in->rep.datalen;
+		link = malloc(linklen);
+		if (link)
+			memcpy(link, c->in->rep.data, linklen);
+	}
 	pthread_mutex_unlock(&c->lock);
 	if (r < 0)
 		return r;
-	return gofer_inode_new(dir->sb, h, &st, out);
+	r = gofer_inode_new(dir->sb, h, &st, out);
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
+		free(link);
+		return r;
+	}
+	wg = gi(*out);
+	if (link) {
+		wg->link = link;
+		wg->linklen = linklen;
+		wg->have_link = true;
+	}
+	wg->walked = S_ISREG(st.mode);
+	if (fd >= 0 && wg->walked) {
+		wg->rofd = fd;
+		wg->spec_fd = true;
+		__atomic_fetch_add(&c->spec_held, 1, __ATOMIC_RELAXED);
+	} else if (fd >= 0) {
+		close(fd);	/* (a gofer that opened a non-file) */
+	}
+	return 0;
 }
 
 static int gofer_readlink(struct inode *ino, char *buf, size_t len)
@@ -576,17 +695,15 @@ static int gofer_open(struct inode *ino, struct file *f)
 	 * the host (a fifo would block the gofer; devices are devfs's). */
 	if (!S_ISREG(ino->mode))
 		return -ENXIO;
+	/* (An inode from a listing: one WALK_OPEN, not WALK then OPEN.) */
 	pthread_mutex_lock(&c->lock);
-	r = gofer_need_handle(c, ino);
-	if (r < 0) {
-		fd = -1;
-	} else if ((f->flags & (O_ACCMODE | O_APPEND)) == O_RDONLY) {
+	if ((f->flags & (O_ACCMODE | O_APPEND)) == O_RDONLY) {
 		struct gofer_inode *g = gi(ino);
 
 		r = 0;
+		gofer_opened(c, g);
 		if (g->rofd < 0)
-			r = gofer_rpc(c, GOFER_OP_OPEN, g->handle, O_RDONLY,
-				      NULL, 0, &g->rofd);
+			r = gofer_open_rpc(c, ino, O_RDONLY, &g->rofd);
 		fd = -1;
 		if (r >= 0 && g->rofd >= 0) {
 			fd = fcntl(g->rofd, F_DUPFD_CLOEXEC, 3);
@@ -594,8 +711,8 @@ static int gofer_open(struct inode *ino, struct file *f)
 				r = -errno;
 		}
 	} else {
-		r = gofer_rpc(c, GOFER_OP_OPEN, gi(ino)->handle,
-			      f->flags & (O_ACCMODE | O_APPEND), NULL, 0, &fd);
+		r = gofer_open_rpc(c, ino, f->flags & (O_ACCMODE | O_APPEND),
+				   &fd);
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (r < 0)
@@ -1062,10 +1179,9 @@ int goferfs_open_ro(struct inode *ino)
 	if (!S_ISREG(ino->mode))
 		return -ENXIO;
 	pthread_mutex_lock(&c->lock);
-	r = gofer_need_handle(c, ino);
-	if (r == 0 && g->rofd < 0)
-		r = gofer_rpc(c, GOFER_OP_OPEN, g->handle, O_RDONLY, NULL, 0,
-			      &g->rofd);
+	gofer_opened(c, g);
+	if (g->rofd < 0)
+		r = gofer_open_rpc(c, ino, O_RDONLY, &g->rofd);
 	if (r >= 0 && g->rofd < 0)
 		r = -EIO;
 	if (r >= 0) {
@@ -1077,12 +1193,58 @@ int goferfs_open_ro(struct inode *ino)
 	return r < 0 ? r : fd;
 }
 
+/* --debug: the mount's gofer round trips, by op. */
+static void log_round_trips(const struct gofer_client *c)
+{
+	static const char *const names[GOFER_OP_COUNT] = {
+		[GOFER_OP_WALK] = "walk", [GOFER_OP_STAT] = "stat",
+		[GOFER_OP_OPEN] = "open", [GOFER_OP_READDIR] = "readdir",
+		[GOFER_OP_READLINK] = "readlink", [GOFER_OP_CLOSE] = "close",
+		[GOFER_OP_STATFS] = "statfs",
+		[GOFER_OP_READDIR_PLUS] = "readdir+",
+		[GOFER_OP_CREATE] = "create", [GOFER_OP_MKDIR] = "mkdir",
+		[GOFER_OP_UNLINK] = "unlink", [GOFER_OP_SETATTR] = "setattr",
+		[GOFER_OP_SYMLINK] = "symlink", [GOFER_OP_LINK] = "link",
+		[GOFER_OP_RENAME] = "rename", [GOFER_OP_GETXATTR] = "getxattr",
+		[GOFER_OP_LISTXATTR] = "listxattr",
+		[GOFER_OP_SETXATTR] = "setxattr",
+		[GOFER_OP_REMOVEXATTR] = "removexattr",
+		[GOFER_OP_WALK_OPEN] = "walk+open",
+	};
+	char buf[512];
+	size_t used = 0;
+	uint64_t total = 0, ns = 0;
+
+	if (cv_log.level < LOG_DEBUG)
+		return;
+	for (size_t op = 1; op < GOFER_OP_COUNT; op++) {
+		int n;
+
+		if (!c->nops[op])
+			continue;
+		total += c->nops[op];
+		ns += c->op_ns[op];
+		n = snprintf(buf + used, sizeof(buf) - used, " %s %llu (%llu us)",
+			     names[op] ? names[op] : "?",
+			     (unsigned long long)c->nops[op],
+			     (unsigned long long)(c->op_ns[op] / 1000));
+		if (n < 0 || (size_t)n >= sizeof(buf) - used)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+	log_debug("goferfs: %llu round trips in %llu us:%s",
+		  (unsigned long long)total,
+		  (unsigned long long)(ns / 1000), buf);
+}
+
 static void gofer_sb_destroy(struct super_block *sb)
 {
 	struct gofer_client *c = sb->priv;
 
 	if (!c)
 		return;
+	log_round_trips(c);
 	/* Closing the socket ends the gofer and drops every handle. */
 	close(c->sock);
 	pthread_mutex_destroy(&c->lock);
@@ -1105,6 +1267,8 @@ int goferfs_new(struct vfs *vfs, int sock, bool readonly,
 		return -ENOMEM;
 	}
 	c->sock = sock;
+	c->nospec = getenv("CVISOR_GOFER_SPEC") &&
+		    !strcmp(getenv("CVISOR_GOFER_SPEC"), "0");
 	pthread_mutex_init(&c->lock, NULL);
 	c->in = malloc(sizeof(*c->in));
 	sb->priv = c;
