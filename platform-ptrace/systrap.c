@@ -110,6 +110,7 @@ struct spin_state {
 	unsigned fail;	/* consecutive waits whose spin ran out */
 	unsigned off;	/* waits left with spinning disabled */
 	pid_t tid;	/* context thread waited for (0: control thread) */
+	bool yield_first; /* the stub was just woken: yield from the start */
 };
 
 struct systrap_as {
@@ -293,7 +294,8 @@ static int sysmsg_wait(struct systrap_as *as, struct sysmsg_hdr *h,
 	} else {
 		uint64_t t0 = rdtsc();
 
-		deadline = t0 + SENTRY_SPIN_CYCLES;
+		deadline = t0 + (sp->yield_first ? 0 : SENTRY_SPIN_CYCLES);
+		sp->yield_first = false;
 		do {
 			if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == want) {
 				sp->fail = 0;
@@ -344,12 +346,14 @@ static int sysmsg_wait(struct systrap_as *as, struct sysmsg_hdr *h,
 }
 
 /* Hand a parked stub thread a new state (CMD or RESUME). */
-static void sysmsg_post(struct sysmsg_hdr *h, uint32_t state)
+static bool sysmsg_post(struct sysmsg_hdr *h, uint32_t state)
 {
 	note_cpu(h);
 	__atomic_exchange_n(&h->state, state, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&h->stub_sleeping, __ATOMIC_SEQ_CST))
-		futex(&h->state, FUTEX_WAKE, 1, NULL);
+	if (!__atomic_load_n(&h->stub_sleeping, __ATOMIC_SEQ_CST))
+		return false;
+	futex(&h->state, FUTEX_WAKE, 1, NULL);
+	return true;
 }
 
 /* Translate a stub address inside the stack area of a slot into a sentry
@@ -1459,7 +1463,10 @@ static int st_ctx_switch(struct platform_ctx *bc, cpu_regs_t *regs,
 		serving = NULL;
 		c->hdr->sentry_blocked = 0; /* ordered before the state */
 		c->hdr->sentry_serving = 0;
-		sysmsg_post(c->hdr, ST_RESUME);
+		/* A stub thread we had to wake may land on our CPU before
+		 * it can tell us (stub_cpu is where it last trapped): no
+		 * pause-spin keeping it off, yield from the start. */
+		c->spin.yield_first = sysmsg_post(c->hdr, ST_RESUME);
 		if (sp->coloc)
 			c->post_tsc = rdtsc();
 		r = sysmsg_wait(as, c->hdr, &c->spin, ST_TRAPPED,
