@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cvisor/mm.h"
 #include "vfs_impl.h"
 #include "fsnotify.h"
 
@@ -145,6 +146,32 @@ ssize_t vfs_read_frames(struct file *f, struct memfile *mf, uint64_t mfoff,
 	if (!f->ops->read_frames || (int64_t)off < 0)
 		return -EOPNOTSUPP;
 	return f->ops->read_frames(f, mf, mfoff, len, off);
+}
+
+ssize_t vfs_read_iov_frames(struct file *f, struct memfile *mf,
+			    const struct iovec *iov, int cnt, int64_t *off)
+{
+	const uint8_t *base = memfile_ptr(mf, 0);
+	ssize_t total = 0;
+
+	if (!f->ops->read_frames || *off < 0)
+		return -EOPNOTSUPP;
+	for (int i = 0; i < cnt; i++) {
+		uint64_t mfoff = (uint64_t)((const uint8_t *)iov[i].iov_base - base);
+		ssize_t n = f->ops->read_frames(f, mf, mfoff, iov[i].iov_len,
+						(uint64_t)*off);
+
+		if (n < 0) {
+			if (total)
+				break;
+			return n == -EOPNOTSUPP ? n : fsnotify_access_ret(f, n, 1);
+		}
+		*off += n;
+		total += n;
+		if ((size_t)n < iov[i].iov_len)
+			break;	/* end of file */
+	}
+	return fsnotify_access_ret(f, total, 1);
 }
 
 bool vfs_file_mappable(struct file *f)

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 struct file;
 struct fdtable;
@@ -96,6 +97,12 @@ ssize_t vfs_pread(struct file *f, void *buf, size_t len, uint64_t off);
  * with mm->lock held, like vfs_pread. */
 ssize_t vfs_read_frames(struct file *f, struct memfile *mf, uint64_t mfoff,
 			size_t len, uint64_t off);
+/* Read into iovecs that lie in mf's mapping (workload memory) at *off, the
+ * file's data copied by the host kernel straight into the memory file
+ * (read_frames), so the sentry's mapping never first-touches those pages.
+ * -EOPNOTSUPP when the file cannot (then nothing was read). */
+ssize_t vfs_read_iov_frames(struct file *f, struct memfile *mf,
+			    const struct iovec *iov, int cnt, int64_t *off);
 int vfs_fstat(struct file *f, struct stat *st);
 /* f's path from the sandbox root, with " (deleted)" once unlinked, as
  * /proc/PID/maps names it (d_path()); -ENOENT for files with no path. */

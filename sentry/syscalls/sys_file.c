@@ -54,6 +54,10 @@ static int nofile_limit(struct task *t)
  * once it has data. Short transfers stop; a fault after some progress
  * returns the progress (as copy_to_user short counts do).
  */
+/* rw_user: reads of this size go through vfs_read_iov_frames. */
+#define FRAMES_READ_MIN (2 * PAGE_SIZE)
+#define FRAMES_READ_MAX (256u << 10)
+
 static ssize_t rw_user(struct task *t, struct file *f, bool write,
 		       struct uvec *uv, int n, int64_t *off)
 {
@@ -92,8 +96,19 @@ static ssize_t rw_user(struct task *t, struct file *f, bool write,
 		}
 		if (kn == 0)
 			return total ? total : -EFAULT;
-		r = write ? vfs_write_iov(f, kiov, kn, off)
-			  : vfs_read_iov(f, kiov, kn, off);
+		r = -EOPNOTSUPP;
+		/* A read of a few pages and more (a whole .pyc into a fresh
+		 * buffer) likely lands in pages the sentry never touched:
+		 * each would cost a host page fault here (~8 us with shadow
+		 * paging) on top of the copy; the host kernel copies file
+		 * data into the memory file without one. Bigger reads
+		 * (streaming into one hot buffer) stay one preadv. */
+		if (!write && off && chunk >= FRAMES_READ_MIN &&
+		    chunk <= FRAMES_READ_MAX)
+			r = vfs_read_iov_frames(f, t->k->mf, kiov, kn, off);
+		if (r == -EOPNOTSUPP)
+			r = write ? vfs_write_iov(f, kiov, kn, off)
+				  : vfs_read_iov(f, kiov, kn, off);
 		if (r < 0)
 			return total ? total : r;
 		total += r;

@@ -182,7 +182,7 @@ for P in $PLATFORMS; do
 	have=0
 	for t in rename_test link_test chmod_test readlink_test dir_test access_test \
 		truncate_test open_test lock_test splice_test fd_test mmap_file_test \
-		openat2_test; do
+		openat2_test bigread_test; do
 		[ -x "$TD/$t" ] || continue
 		have=$((have + 1))
 		rm -rf "$FIX/tmpvol"; mkdir -p "$FIX/tmpvol"

@@ -609,6 +609,8 @@ static ssize_t gofer_read(struct file *f, const struct iovec *iov, int cnt,
 static ssize_t gofer_read_frames(struct file *f, struct memfile *mf,
 				 uint64_t mfoff, size_t len, uint64_t off)
 {
+	if (f->hostfd < 0)
+		return -EOPNOTSUPP;
 	return memfile_fill_fd(mf, mfoff, len, f->hostfd, off);
 }
 

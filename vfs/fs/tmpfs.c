@@ -516,7 +516,7 @@ static ssize_t ovl_lower_read_frames(struct file *f, struct memfile *mf,
 	ssize_t n = -EOPNOTSUPP;
 
 	pthread_mutex_lock(&ino->lock);
-	if (td->lower)
+	if (td->lower && f->hostfd >= 0)
 		n = memfile_fill_fd(mf, mfoff, len, f->hostfd, off);
 	pthread_mutex_unlock(&ino->lock);
 	return n;
