@@ -71,4 +71,13 @@ lib_init() { # lib_init TAG [TIMEOUT]
 	: >"$ERR"
 	trap lib_cleanup EXIT
 }
+# lib_test_bin NAME: the syscall test program NAME built next to $CVISOR
+# (`make BUILD=X X/tests/NAME`), else in make's build/tests; empty if neither.
+lib_test_bin() {
+	local c
+	for c in "$(dirname "$CVISOR")/tests/$1" "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/tests/$1"; do
+		[ -x "$c" ] && { echo "$c"; return 0; }
+	done
+	return 1
+}
 LIB_ARG1=${1:-}

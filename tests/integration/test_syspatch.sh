@@ -8,12 +8,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 lib_init syspatch "${SYSPATCH_TIMEOUT:-120}"
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-BIN=${SYSPATCH_TEST:-}
-for c in "$(dirname "$CVISOR")/tests/syspatch_test" "$top/build/tests/syspatch_test"; do
-	[ -z "$BIN" ] && [ -x "$c" ] && BIN=$c
-done
+BIN=${SYSPATCH_TEST:-$(lib_test_bin syspatch_test)}
 
 echo "1..9"
 if [ -z "$BIN" ]; then

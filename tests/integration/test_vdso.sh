@@ -9,12 +9,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 lib_init vdso "${VDSO_TIMEOUT:-60}"
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-BIN=${VDSO_TEST:-}
-for c in "$(dirname "$CVISOR")/tests/vdso_test" "$top/build/tests/vdso_test"; do
-	[ -z "$BIN" ] && [ -x "$c" ] && BIN=$c
-done
+BIN=${VDSO_TEST:-$(lib_test_bin vdso_test)}
 
 set -- $PLATFORMS
 echo "1..$((2 * $#))"

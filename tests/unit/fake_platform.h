@@ -163,28 +163,6 @@ static inline size_t fake_count(struct fake_as *as, uint64_t start, uint64_t end
 }
 
 /* ---- TAP ---- */
-static int tap_n, tap_failed;
-
-__attribute__((format(printf, 2, 3))) static int tap_ok(int cond,
-						      const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", cond ? "" : "not ", ++tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!cond)
-		tap_failed++;
-	return cond;
-}
-
-static int tap_done(void)
-{
-	printf("1..%d\n", tap_n);
-	return tap_failed ? 1 : 0;
-}
+#include "unit_tap.h"
 
 #endif

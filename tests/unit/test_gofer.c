@@ -20,99 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cvisor/gofer.h"
-#include "cvisor/gofer_proto.h"
-#include "../../gofer/gofer_impl.h"
-
-#define REQ_HDR offsetof(struct gofer_req, name)
-#define REPLY_HDR offsetof(struct gofer_reply, data)
-
-static int ntest, nfail;
-
-static void ok(int cond, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", cond ? "" : "not ", ++ntest);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!cond)
-		nfail++;
-}
-
-static int sock = -1;
-static union {
-	struct gofer_reply rep;
-	char raw[GOFER_MSG_MAX];
-} in;
-/* When set, requests go straight to this server's handler, no socket. */
-static struct gofer_server *direct;
-
-/* Send raw bytes, receive one reply; returns reply err or -1000 on a
- * transport failure. */
-static int raw_rpc(const void *msg, size_t len, int *fdp)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &in, sizeof(in) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	ssize_t n;
-
-	if (fdp)
-		*fdp = -1;
-	if (direct) {
-		const struct gofer_reply *rp;
-		int ofd;
-		size_t rl = gofer_server_handle(direct, msg, len, &rp, &ofd);
-
-		memcpy(&in, rp, rl < sizeof(in) ? rl : sizeof(in));
-		if (fdp)
-			*fdp = ofd;
-		else if (ofd >= 0)
-			close(ofd);
-		return in.rep.err;
-	}
-	if (send(sock, msg, len, MSG_NOSIGNAL) != (ssize_t)len)
-		return -1000;
-	n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	if (n < (ssize_t)REPLY_HDR)
-		return -1000;
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		int fd;
-
-		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-		if (fdp)
-			*fdp = fd;
-		else
-			close(fd);
-	}
-	return in.rep.err;
-}
-
-static int rpc(uint32_t op, uint32_t handle, uint64_t arg, const char *name,
-	       int *fdp)
-{
-	union {
-		struct gofer_req req;
-		char raw[REQ_HDR + 512];
-	} m;
-	size_t nl = name ? strlen(name) : 0;
-
-	memset(&m, 0, sizeof(m));
-	m.req.op = op;
-	m.req.handle = handle;
-	m.req.arg = arg;
-	m.req.namelen = (uint32_t)nl;
-	memcpy(m.req.name, name ? name : "", nl);
-	return raw_rpc(&m, REQ_HDR + nl, fdp);
-}
+#include "unit_tap.h"
+#include "unit_gofer.h"
 
 static int walk(uint32_t dir, const char *name, uint32_t *h)
 {
@@ -709,5 +618,5 @@ int main(void)
 	snprintf(p, sizeof(p), "rm -rf '%s'", root);
 	if (system(p) != 0)
 		fprintf(stderr, "cleanup failed\n");
-	return nfail ? 1 : 0;
+	return tap_failed ? 1 : 0;
 }

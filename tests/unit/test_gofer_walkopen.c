@@ -23,84 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cvisor/gofer.h"
-#include "cvisor/gofer_proto.h"
-#include "../../gofer/gofer_impl.h"
-
-#define REQ_HDR offsetof(struct gofer_req, name)
-#define REPLY_HDR offsetof(struct gofer_reply, data)
-
-static int ntest, nfail;
-
-static void ok(int cond, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", cond ? "" : "not ", ++ntest);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!cond)
-		nfail++;
-}
-
-static union {
-	struct gofer_reply rep;
-	char raw[GOFER_MSG_MAX];
-} in;
-static struct gofer_server *srv; /* direct calls, or NULL: over sock */
-static int sock = -1;
-
-static int raw_rpc(const void *msg, size_t len, int *fdp)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &in, sizeof(in) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	int fd = -1;
-
-	if (srv) {
-		const struct gofer_reply *rp;
-		size_t rl = gofer_server_handle(srv, msg, len, &rp, &fd);
-
-		memcpy(&in, rp, rl < sizeof(in) ? rl : sizeof(in));
-	} else {
-		if (send(sock, msg, len, MSG_NOSIGNAL) != (ssize_t)len ||
-		    recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) < (ssize_t)REPLY_HDR)
-			return -1000;
-		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	}
-	if (fdp)
-		*fdp = fd;
-	else if (fd >= 0)
-		close(fd);
-	return in.rep.err;
-}
-
-static int rpc(uint32_t op, uint32_t handle, uint64_t arg, const char *name,
-	       int *fdp)
-{
-	union {
-		struct gofer_req req;
-		char raw[REQ_HDR + 512];
-	} m;
-	size_t nl = name ? strlen(name) : 0;
-
-	memset(&m, 0, sizeof(m));
-	m.req.op = op;
-	m.req.handle = handle;
-	m.req.arg = arg;
-	m.req.namelen = (uint32_t)nl;
-	memcpy(m.req.name, name ? name : "", nl);
-	return raw_rpc(&m, REQ_HDR + nl, fdp);
-}
+#include "unit_tap.h"
+#include "unit_gofer.h"
 
 static int walk_open(uint32_t dir, const char *name, uint64_t flags, int *fdp)
 {
@@ -228,9 +152,9 @@ static void cases(const char *root)
 	int r, fd, base;
 	char p[512];
 
-	srv = server_on(root, true);
-	ok(srv != NULL, "direct read-only server");
-	if (!srv)
+	direct = server_on(root, true);
+	ok(direct != NULL, "direct read-only server");
+	if (!direct)
 		return;
 	base = lowest_free();
 
@@ -348,12 +272,12 @@ static void cases(const char *root)
 	ok(walk_open(0, "missing", O_RDONLY | GOFER_WALK_OPEN_LOOKUP, NULL) == -ENOENT &&
 		   walk_open(0, "..", O_RDONLY | GOFER_WALK_OPEN_LOOKUP, NULL) == -EINVAL,
 	   "LOOKUP: missing -> ENOENT, \"..\" -> EINVAL");
-	gofer_server_free(srv);
-	srv = NULL;
+	gofer_server_free(direct);
+	direct = NULL;
 
-	srv = server_on(root, false);
-	ok(srv != NULL, "direct writable server");
-	if (!srv)
+	direct = server_on(root, false);
+	ok(direct != NULL, "direct writable server");
+	if (!direct)
 		return;
 	put(root, "t", "scratch\n");	/* (the matrix truncated it) */
 	r = walk_open(0, "t", O_RDWR, &fd);
@@ -371,8 +295,8 @@ static void cases(const char *root)
 	ok(walk_open(0, "d", O_WRONLY, NULL) == -EISDIR &&
 		   walk_open(0, "d", O_RDONLY | O_TRUNC, NULL) == -EISDIR,
 	   "writable root: a directory for writing -> EISDIR");
-	gofer_server_free(srv);
-	srv = NULL;
+	gofer_server_free(direct);
+	direct = NULL;
 }
 
 /* Through a spawned gofer: namespaces, pivot_root, the seccomp filter. */
@@ -417,25 +341,25 @@ int main(void)
 	make_tree(root);
 	printf("1..35\n");
 
-	srv = server_on(root, true);
-	ok(srv != NULL, "direct server for the matrix");
-	if (srv) {
+	direct = server_on(root, true);
+	ok(direct != NULL, "direct server for the matrix");
+	if (direct) {
 		matrix(true);
-		gofer_server_free(srv);
+		gofer_server_free(direct);
 	}
-	srv = server_on(root, false);
-	if (srv) {
+	direct = server_on(root, false);
+	if (direct) {
 		matrix(false);
-		gofer_server_free(srv);
+		gofer_server_free(direct);
 	} else {
 		ok(0, "writable server");
 	}
-	srv = NULL;
+	direct = NULL;
 	cases(root);
 	spawned(root);
 
 	snprintf(p, sizeof(p), "rm -rf '%s'", root);
 	if (system(p) != 0)
 		fprintf(stderr, "cleanup failed\n");
-	return nfail ? 1 : 0;
+	return tap_failed ? 1 : 0;
 }

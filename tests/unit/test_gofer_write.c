@@ -24,22 +24,7 @@
 
 #define REQ_HDR offsetof(struct gofer_req, name)
 
-static int ntest, nfail;
-
-static void ok(int cond, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", cond ? "" : "not ", ++ntest);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!cond)
-		nfail++;
-}
+#include "unit_tap.h"
 
 static struct gofer_server *srv;
 static const struct gofer_reply *rep;
@@ -302,6 +287,5 @@ int main(void)
 		if (system(cmd) != 0)
 			printf("# could not remove %s\n", top);
 	}
-	printf("1..%d\n", ntest);
-	return nfail ? 1 : 0;
+	return tap_done();
 }

@@ -21,22 +21,7 @@
 #include "cvisor/vfs.h"
 #include "../../vfs/vfs_impl.h"
 
-static int ntest, nfail;
-
-static void ok(int cond, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", cond ? "" : "not ", ++ntest);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!cond)
-		nfail++;
-}
+#include "unit_tap.h"
 
 static struct task T;
 static char hostroot[] = "/tmp/cvisor-vfs-test-XXXXXX";
@@ -575,6 +560,5 @@ int main(void)
 	snprintf(buf, sizeof(buf), "rm -rf '%s'", hostroot);
 	if (system(buf) != 0)
 		fprintf(stderr, "cleanup failed\n");
-	printf("1..%d\n", ntest);
-	return nfail ? 1 : 0;
+	return tap_done();
 }
