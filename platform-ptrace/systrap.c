@@ -293,6 +293,10 @@ static int sysmsg_wait(struct systrap_as *as, struct sysmsg_hdr *h,
 		sp->off--;
 	} else {
 		uint64_t t0 = rdtsc();
+		/* The stub thread on our CPU cannot run while we spin: then
+		 * yield to it at each look. Decided once a wait. */
+		bool coloc = note_cpu(h) ==
+			     (int)__atomic_load_n(&h->stub_cpu, __ATOMIC_RELAXED);
 
 		deadline = t0 + (sp->yield_first ? 0 : SENTRY_SPIN_CYCLES);
 		sp->yield_first = false;
@@ -301,10 +305,7 @@ static int sysmsg_wait(struct systrap_as *as, struct sysmsg_hdr *h,
 				sp->fail = 0;
 				return 0;
 			}
-			/* The stub thread on our CPU cannot run while we
-			 * spin: yield to it. */
-			if (note_cpu(h) ==
-			    (int)__atomic_load_n(&h->stub_cpu, __ATOMIC_RELAXED))
+			if (coloc)
 				sched_yield();
 			else
 				__builtin_ia32_pause();
