@@ -394,38 +394,6 @@ static void cmd_put(struct sysmsg_hdr *h, long nr, uint64_t a0, uint64_t a1,
 	h->cmd_args[5] = a5;
 }
 
-/*
- * Run one mmap/munmap/mprotect in address space as. When this thread is
- * serving a stop of a context of as, that context's stub thread runs it:
- * it is parked in its slot and usually still spinning, where the control
- * thread sleeps and waking it costs a cross-CPU wake-up (12-80 us here).
- * Never clone: a thread cloned there would start on the wrong slot.
- */
-static long sysmsg_cmd(struct systrap_as *as, long nr, uint64_t a0,
-		       uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
-		       uint64_t a5);
-
-static long sysmsg_mm_cmd(struct systrap_as *as, long nr, uint64_t a0,
-			  uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
-			  uint64_t a5)
-{
-	struct systrap_ctx *c = serving;
-	uint32_t st;
-	int r;
-
-	if (!c || c->base.as != &as->base)
-		return sysmsg_cmd(as, nr, a0, a1, a2, a3, a4, a5);
-	st = __atomic_load_n(&c->hdr->state, __ATOMIC_ACQUIRE);
-	if (st != ST_TRAPPED && st != ST_CMD_DONE)
-		return sysmsg_cmd(as, nr, a0, a1, a2, a3, a4, a5);
-	cmd_put(c->hdr, nr, a0, a1, a2, a3, a4, a5);
-	sysmsg_post(c->hdr, ST_CMD);
-	r = sysmsg_wait(as, c->hdr, &c->spin, ST_CMD_DONE, true);
-	if (r)
-		return r;
-	return (long)__atomic_load_n(&c->hdr->cmd_ret, __ATOMIC_ACQUIRE);
-}
-
 /* Run one syscall in the control thread (slot 0). Any thread. */
 static long sysmsg_cmd(struct systrap_as *as, long nr, uint64_t a0,
 		       uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
@@ -446,6 +414,34 @@ static long sysmsg_cmd(struct systrap_as *as, long nr, uint64_t a0,
 		r = (long)__atomic_load_n(&h->cmd_ret, __ATOMIC_ACQUIRE);
 	pthread_mutex_unlock(&as->cmd_lock);
 	return r;
+}
+
+/*
+ * Run one mmap/munmap/mprotect in address space as. When this thread is
+ * serving a stop of a context of as, that context's stub thread runs it:
+ * it is parked in its slot and usually still spinning, where the control
+ * thread sleeps and waking it costs a cross-CPU wake-up (12-80 us here).
+ * Never clone: a thread cloned there would start on the wrong slot.
+ */
+static long sysmsg_mm_cmd(struct systrap_as *as, long nr, uint64_t a0,
+			  uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+			  uint64_t a5)
+{
+	struct systrap_ctx *c = serving;
+	uint32_t st;
+	int r;
+
+	if (!c || c->base.as != &as->base)
+		return sysmsg_cmd(as, nr, a0, a1, a2, a3, a4, a5);
+	st = __atomic_load_n(&c->hdr->state, __ATOMIC_ACQUIRE);
+	if (st != ST_TRAPPED && st != ST_CMD_DONE)
+		return sysmsg_cmd(as, nr, a0, a1, a2, a3, a4, a5);
+	cmd_put(c->hdr, nr, a0, a1, a2, a3, a4, a5);
+	sysmsg_post(c->hdr, ST_CMD);
+	r = sysmsg_wait(as, c->hdr, &c->spin, ST_CMD_DONE, true);
+	if (r)
+		return r;
+	return (long)__atomic_load_n(&c->hdr->cmd_ret, __ATOMIC_ACQUIRE);
 }
 
 static int build_filter(struct sock_filter *f, size_t max)

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cvisor/log.h"
@@ -50,24 +49,16 @@ bool task_must_die(struct task *t)
 	return sig && default_kills(sig);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void handle_fault(struct task *t, const struct stop_info *st)
 {
 	if (st->signo == SIGSEGV || st->signo == SIGBUS) {
-		uint64_t t0 = unlikely(cv_log.strace) ? mono_ns() : 0;
+		uint64_t t0 = unlikely(cv_log.strace) ? util_now_ns() : 0;
 		int r = task_mm_fault(t, st->addr, st->access);
 
 		/* --strace: faults the sentry resolves, in the syscall
 		 * lines' format. */
 		if (unlikely(cv_log.strace)) {
-			uint64_t t1 = mono_ns();
+			uint64_t t1 = util_now_ns();
 
 			fprintf(stderr, "[%5d] +%llu.%06llu fault(%#llx, %d) = %d <%.6f>\n",
 				t->tid, (unsigned long long)(t0 / 1000000000ULL),

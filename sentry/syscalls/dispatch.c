@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cvisor/log.h"
 #include "cvisor/syscall.h"
@@ -32,14 +31,6 @@ static void report_enosys(struct task *t, uint64_t nr)
 	name = syscall_table[nr].name ? syscall_table[nr].name : "?";
 	log_msg(LOG_INFO, "unimplemented syscall %s (%llu): ENOSYS", name,
 		(unsigned long long)nr);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* "[tid] +T name(args) = ret <D>": T the entry time (s, monotonic), D the
@@ -71,7 +62,7 @@ static void strace_line(struct task *t, uint64_t nr, const struct syscall_args *
 
 long syscall_dispatch(struct task *t, uint64_t nr, const struct syscall_args *a)
 {
-	uint64_t t0 = unlikely(cv_log.strace) ? now_ns() : 0;
+	uint64_t t0 = unlikely(cv_log.strace) ? util_now_ns() : 0;
 	long ret;
 
 	if (likely(nr < SYSCALL_MAX && syscall_table[nr].fn))
@@ -81,6 +72,6 @@ long syscall_dispatch(struct task *t, uint64_t nr, const struct syscall_args *a)
 		ret = -ENOSYS;
 	}
 	if (unlikely(cv_log.strace))
-		strace_line(t, nr, a, ret, t0, now_ns());
+		strace_line(t, nr, a, ret, t0, util_now_ns());
 	return ret;
 }

@@ -29,73 +29,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* ---- fake vfs over the input buffer ---- */
-struct file {
-	const uint8_t *data;
-	size_t size;
-	int refs;
-};
-
-void vfs_file_get(struct file *f)
-{
-	f->refs++;
-}
-
-void vfs_file_put(struct file *f)
-{
-	if (--f->refs < 0)
-		abort();
-}
-
-ssize_t vfs_pread(struct file *f, void *buf, size_t len, uint64_t off)
-{
-	if (off >= f->size)
-		return 0;
-	len = MIN(len, f->size - off);
-	memcpy(buf, f->data + off, len);
-	return (ssize_t)len;
-}
-
-int vfs_fstat(struct file *f, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_mode = S_IFREG | 0755;
-	st->st_size = (off_t)f->size;
-	return 0;
-}
-
-/* Executables here are not mappable (like gofer files): mm copies them. */
-bool vfs_file_mappable(struct file *f UNUSED)
-{
-	return false;
-}
-
-int vfs_file_get_page(struct file *f UNUSED, uint64_t pgoff UNUSED,
-		      unsigned int flags UNUSED, uint64_t *frame UNUSED)
-{
-	return -ENXIO;
-}
-
-int vfs_file_punch(struct file *f UNUSED, uint64_t off UNUSED,
-		   uint64_t len UNUSED)
-{
-	return -ENXIO;
-}
-
-/* /proc/PID/maps names files with it; nothing to name here. */
-int vfs_file_d_path(struct file *f UNUSED, char *buf UNUSED,
-		    size_t size UNUSED)
-{
-	return -ENOENT;
-}
-
-/* No host fd behind these files: mm reads them with vfs_pread. */
-ssize_t vfs_read_frames(struct file *f UNUSED, struct memfile *m UNUSED,
-			uint64_t mfoff UNUSED, size_t len UNUSED,
-			uint64_t off UNUSED)
-{
-	return -EOPNOTSUPP;
-}
+#include "../unit/fake_vfs.h"
 
 static struct memfile *mf;
 

@@ -56,18 +56,27 @@ static void *burner(void *arg)
 	return NULL;
 }
 
-/* minflt, cminflt, majflt, cmajflt from /proc/self/stat (fields 10-13). */
-static int stat_faults(unsigned long long f[4])
+/* /proc/self/stat into buf (NUL-terminated): the fields after "(comm) ",
+ * or NULL. */
+static char *self_stat(char *buf, size_t size)
 {
-	char buf[1024], *p;
+	char *p;
 	int fd = open("/proc/self/stat", O_RDONLY);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
 
 	if (fd >= 0)
 		close(fd);
 	buf[n > 0 ? n : 0] = 0;
 	p = strrchr(buf, ')');
-	return p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %llu %llu %llu "
+	return p && p[1] ? p + 2 : NULL;
+}
+
+/* minflt, cminflt, majflt, cmajflt from /proc/self/stat (fields 10-13). */
+static int stat_faults(unsigned long long f[4])
+{
+	char buf[1024], *p = self_stat(buf, sizeof(buf));
+
+	return p && sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %llu %llu %llu "
 				  "%llu", &f[0], &f[1], &f[2], &f[3]) == 4;
 }
 
@@ -192,18 +201,12 @@ int main(void)
 
 	/* /proc/self/stat utime/cutime agree with times(). */
 	{
-		char buf[1024], *p;
+		char buf[1024], *p = self_stat(buf, sizeof(buf));
 		unsigned long long f[4] = { 0 };
-		int fd = open("/proc/self/stat", O_RDONLY);
-		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
 
-		if (fd >= 0)
-			close(fd);
-		buf[n > 0 ? n : 0] = 0;
-		p = strrchr(buf, ')');
 		/* after ")": state ppid pgrp session tty tpgid flags minflt
 		 * cminflt majflt cmajflt utime stime cutime cstime */
-		ok(p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+		ok(p && sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
 				       "%llu %llu %llu %llu", &f[0], &f[1], &f[2],
 				&f[3]) == 4, "parse /proc/self/stat");
 		times(&tm);

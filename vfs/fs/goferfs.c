@@ -865,6 +865,24 @@ static void own_new(struct gofer_client *c, struct inode *dir,
 		*st = c->in->rep.st;
 }
 
+/* The end of a CREATE/MKDIR/SYMLINK round trip whose result is r (client
+ * lock held; released here): the new file goes to the creating task, the
+ * directory's listing is stale, *out gets the new inode. */
+static int created(struct gofer_client *c, struct inode *dir,
+		   const struct cred *cred, int r, struct inode **out)
+{
+	uint32_t h = c->in->rep.handle;
+	struct gofer_stat st = c->in->rep.st;
+
+	if (r == 0)
+		own_new(c, dir, cred, h, &st);
+	pthread_mutex_unlock(&c->lock);
+	if (r < 0)
+		return r;
+	gofer_forget_listing(dir);
+	return gofer_inode_new(dir->sb, h, &st, out);
+}
+
 /* open(O_CREAT) and mkdir on a writable gofer mount: made on the host by
  * the gofer (CREATE/MKDIR), then given to the creating task. */
 static int gofer_mknod_at(struct inode *dir, const char *name, size_t len,
@@ -872,8 +890,6 @@ static int gofer_mknod_at(struct inode *dir, const char *name, size_t len,
 			  struct inode **out)
 {
 	struct gofer_client *c = client(dir);
-	struct gofer_stat st;
-	uint32_t h;
 	int r;
 
 	if (!S_ISREG(mode) && !S_ISDIR(mode))
@@ -885,15 +901,7 @@ static int gofer_mknod_at(struct inode *dir, const char *name, size_t len,
 	if (r == 0)
 		r = gofer_rpc(c, S_ISDIR(mode) ? GOFER_OP_MKDIR : GOFER_OP_CREATE,
 			      gi(dir)->handle, mode & 07777, name, len, NULL);
-	h = c->in->rep.handle;
-	st = c->in->rep.st;
-	if (r == 0)
-		own_new(c, dir, cred, h, &st);
-	pthread_mutex_unlock(&c->lock);
-	if (r < 0)
-		return r;
-	gofer_forget_listing(dir);
-	return gofer_inode_new(dir->sb, h, &st, out);
+	return created(c, dir, cred, r, out);
 }
 
 static int gofer_unlink(struct inode *dir, const char *name, size_t len,
@@ -934,8 +942,6 @@ static int gofer_symlink_at(struct inode *dir, const char *name, size_t len,
 	struct gofer_client *c = client(dir);
 	char buf[GOFER_NAME_MAX + 1 + GOFER_TARGET_MAX];
 	size_t tlen = strlen(target);
-	struct gofer_stat st;
-	uint32_t h;
 	int r;
 
 	if (dir->sb->readonly)
@@ -949,15 +955,7 @@ static int gofer_symlink_at(struct inode *dir, const char *name, size_t len,
 	if (r == 0)
 		r = gofer_rpc2(c, GOFER_OP_SYMLINK, gi(dir)->handle, 0, 0, buf,
 			       two_names(buf, name, len, target, tlen), NULL);
-	h = c->in->rep.handle;
-	st = c->in->rep.st;
-	if (r == 0)
-		own_new(c, dir, cred, h, &st);
-	pthread_mutex_unlock(&c->lock);
-	if (r < 0)
-		return r;
-	gofer_forget_listing(dir);
-	return gofer_inode_new(dir->sb, h, &st, out);
+	return created(c, dir, cred, r, out);
 }
 
 /* link(2): the gofer links the inode's own handle (LINK), so the name the
